@@ -1,0 +1,4 @@
+//! Per-cycle features: capacity, energy, efficiencies, DCIR, SOH and incremental capacity (dQ/dV).
+
+mod error;
+pub use error::FeatureError;

@@ -1,0 +1,4 @@
+//! Thermal images: radiometric FLIR decoding, colour maps, hotspots and per-cell statistics.
+
+mod error;
+pub use error::ThermalError;

@@ -1,0 +1,26 @@
+//! The `battsentinel` command-line program. Each area's subcommand lives in `src/cli/<area>.rs`.
+
+use clap::{Parser, Subcommand};
+
+/// BattSentinel: lithium-ion battery analytics.
+#[derive(Parser)]
+#[command(name = "battsentinel", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the library version and enabled features.
+    Version,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Version => {
+            println!("battsentinel {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+    }
+}
