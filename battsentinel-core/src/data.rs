@@ -311,6 +311,102 @@ impl BatteryLog {
     }
 }
 
+/// One cycle's summary: what a cycler's per-cycle export holds and what [`crate::features`] computes from a
+/// log. Missing quantities are `NaN`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CycleRecord {
+    /// Cycle number as the source numbers it.
+    pub cycle: u32,
+    /// Label of the cycle when the source has one (for example `"Capacity check"`, `"HPPC"`).
+    pub label: Option<String>,
+    /// Charge capacity (Ah).
+    pub charge_capacity_ah: f64,
+    /// Discharge capacity (Ah).
+    pub discharge_capacity_ah: f64,
+    /// Charge energy (Wh).
+    pub charge_energy_wh: f64,
+    /// Discharge energy (Wh).
+    pub discharge_energy_wh: f64,
+    /// Coulombic efficiency, discharge / charge capacity (fraction, not %).
+    pub coulombic_efficiency: f64,
+    /// Energy efficiency, discharge / charge energy (fraction).
+    pub energy_efficiency: f64,
+    /// Minimum voltage (V).
+    pub voltage_min_v: f64,
+    /// Maximum voltage (V).
+    pub voltage_max_v: f64,
+    /// Mean voltage (V).
+    pub voltage_mean_v: f64,
+    /// Minimum temperature (°C).
+    pub temperature_min_c: f64,
+    /// Maximum temperature (°C).
+    pub temperature_max_c: f64,
+    /// Mean temperature (°C).
+    pub temperature_mean_c: f64,
+    /// Duration (s).
+    pub duration_s: f64,
+    /// Direct-current internal resistance from current steps (Ω).
+    pub dcir_ohm: f64,
+    /// Capacity retention against the reference capacity (fraction; 1.0 = new).
+    pub soh: f64,
+    /// Any other per-cycle quantity, with its unit in the key (for example `"q_dis_mah"`).
+    pub extra: BTreeMap<String, f64>,
+}
+
+impl CycleRecord {
+    /// A record for `cycle` with every quantity missing.
+    pub fn empty(cycle: u32) -> Self {
+        Self {
+            cycle,
+            label: None,
+            charge_capacity_ah: f64::NAN,
+            discharge_capacity_ah: f64::NAN,
+            charge_energy_wh: f64::NAN,
+            discharge_energy_wh: f64::NAN,
+            coulombic_efficiency: f64::NAN,
+            energy_efficiency: f64::NAN,
+            voltage_min_v: f64::NAN,
+            voltage_max_v: f64::NAN,
+            voltage_mean_v: f64::NAN,
+            temperature_min_c: f64::NAN,
+            temperature_max_c: f64::NAN,
+            temperature_mean_c: f64::NAN,
+            duration_s: f64::NAN,
+            dcir_ohm: f64::NAN,
+            soh: f64::NAN,
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// A per-cycle table, read from a summary file or computed from a log.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CycleSummary {
+    /// One record per cycle, in file (or cycle) order.
+    pub cycles: Vec<CycleRecord>,
+    /// Format, mapping and warnings.
+    pub meta: LogMeta,
+    /// What was dropped or repaired, and why.
+    pub quality: QualityReport,
+}
+
+/// An impedance spectrum (EIS). `z_imag_ohm` is the imaginary part with its own sign (capacitive < 0).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EisSpectrum {
+    /// Frequency (Hz).
+    pub frequency_hz: Vec<f64>,
+    /// Real part of the impedance (Ω).
+    pub z_real_ohm: Vec<f64>,
+    /// Imaginary part of the impedance (Ω), capacitive negative.
+    pub z_imag_ohm: Vec<f64>,
+    /// Other columns of the export.
+    pub extra: Vec<Channel>,
+    /// Format, mapping and warnings.
+    pub meta: LogMeta,
+    /// What was dropped or repaired, and why.
+    pub quality: QualityReport,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

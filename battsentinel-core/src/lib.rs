@@ -24,6 +24,6 @@ pub mod rng;
 pub mod thermal;
 pub mod twin;
 
-pub use data::{BatteryLog, Channel, QualityReport, StepKind};
+pub use data::{BatteryLog, Channel, CycleRecord, CycleSummary, EisSpectrum, QualityReport, StepKind};
 pub use error::{Error, Result};
 pub use params::{ParamError, ParamGuard};
