@@ -19,7 +19,7 @@ step "tests (optimised with debug assertions, all features)"
 cargo test --workspace --all-features --locked --profile ci
 
 step "wasm32 build of the core"
-cargo build -p battsentinel-core --target wasm32-unknown-unknown --release --locked
+cargo build -p battsentinel-core --no-default-features --target wasm32-unknown-unknown --release --locked
 
 step "benches compile"
 cargo bench --workspace --no-run --locked
