@@ -33,3 +33,13 @@ mod tests {
         assert_ne!(first, super::seeded(43).gen::<u64>());
     }
 }
+
+/// OS entropy is never used by the core: on wasm32 any attempt fails with `UNSUPPORTED`.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod no_os_entropy {
+    #[allow(clippy::unnecessary_wraps)]
+    fn refuse(_buf: &mut [u8]) -> Result<(), getrandom02::Error> {
+        Err(getrandom02::Error::UNSUPPORTED)
+    }
+    getrandom02::register_custom_getrandom!(refuse);
+}
