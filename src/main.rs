@@ -1,5 +1,7 @@
 //! The `battsentinel` command-line program. Each area's subcommand lives in `src/cli/<area>.rs`.
 
+mod cli;
+
 use clap::{Parser, Subcommand};
 
 /// BattSentinel: lithium-ion battery analytics.

@@ -1,0 +1,1 @@
+//! One file per area's subcommand; each exports an `Args` struct and a `run` function.
