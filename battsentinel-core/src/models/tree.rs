@@ -186,7 +186,8 @@ impl Tree {
         let mut next_leaf = 0;
         for i in 0..n {
             if self.children_left[i] == LEAF {
-                value[i * d..(i + 1) * d].copy_from_slice(&self.leaf_value[next_leaf * d..(next_leaf + 1) * d]);
+                value[i * d..(i + 1) * d]
+                    .copy_from_slice(&self.leaf_value[next_leaf * d..(next_leaf + 1) * d]);
                 next_leaf += 1;
             }
         }
@@ -489,7 +490,13 @@ mod tests {
         for &c in &y {
             stats.extend_from_slice(&[1.0, (c == 0) as u8 as f64, (c == 1) as u8 as f64]);
         }
-        let cfg = GrowConfig { task, max_depth: usize::MAX, min_samples_split: 2, min_samples_leaf: 1, max_features: 2 };
+        let cfg = GrowConfig {
+            task,
+            max_depth: usize::MAX,
+            min_samples_split: 2,
+            min_samples_leaf: 1,
+            max_features: 2,
+        };
         let mut imp = vec![0.0; 2];
         let mut tree = grow(&binned, &stats, (0..4).collect(), &cfg, 1, &mut imp);
         let v = tree.view();
