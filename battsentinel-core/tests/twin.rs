@@ -4,7 +4,8 @@
 mod twin_data;
 
 use battsentinel_core::twin::{
-    simulate, CellParams, EndReason, InitialState, Input, Limits, Profile, Protocol, Simulator, Step, Trace,
+    simulate, CellParams, Ekf, EkfParams, EndReason, InitialState, Input, Limits, Profile, Protocol,
+    Simulator, Step, Trace,
 };
 use twin_data::{column, read_csv, shared_data};
 
@@ -212,6 +213,33 @@ fn bad_inputs_are_typed_errors_not_nan() {
     .unwrap_or_else(|e| panic!("{e}"));
     let cell = CellParams::ecm_example().check().unwrap();
     assert_eq!(simulate(&cell, &protocol).err().map(|e| e.code()), Some("invalid_protocol"));
+}
+
+#[test]
+fn ekf_converges_from_30_percent_off() {
+    // The "measured" 1C discharge is PyBaMM's table-parameter trace with seeded 2 mV Gaussian noise; the
+    // coulomb-counting reference is its SoC column.
+    use rand_distr::{Distribution, Normal};
+    let (h, rows) = read_csv("twin/pybamm_thevenin_1C.csv");
+    let (t, v, i) =
+        (column(&h, &rows, "time_s"), column(&h, &rows, "voltage_V"), column(&h, &rows, "current_A"));
+    let (tc, soc) = (column(&h, &rows, "t_cell_C"), column(&h, &rows, "soc"));
+    let cell = CellParams::ecm_example().check().unwrap();
+    let mut rng = battsentinel_core::rng::seeded(5);
+    let noise = Normal::new(0.0, 0.002).unwrap();
+    let mut ekf = Ekf::new(cell, EkfParams::default(), soc[0] - 0.3).unwrap();
+    let mut worst_after_10min: f64 = 0.0;
+    for k in 1..t.len() {
+        let est = ekf.update(v[k] + noise.sample(&mut rng), i[k], tc[k], t[k] - t[k - 1]).unwrap();
+        if t[k] >= 600.0 {
+            worst_after_10min = worst_after_10min.max((est.soc - soc[k]).abs());
+        }
+        if (t[k] - 600.0).abs() < 0.5 {
+            eprintln!("EKF at 600 s: SoC {:.4} vs {:.4} (σ {:.4})", est.soc, soc[k], est.soc_std);
+        }
+    }
+    eprintln!("EKF worst |SoC − coulomb counting| after 10 min: {worst_after_10min:.4}");
+    assert!(worst_after_10min < 0.02, "{worst_after_10min}");
 }
 
 mod properties {

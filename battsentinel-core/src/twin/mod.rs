@@ -16,15 +16,19 @@
 //! Each step holds the current and the parameters at their start-of-step values and integrates the linear
 //! RC, SoC and thermal equations exactly (zero-order hold); see [`Simulator`].
 
+mod ekf;
 mod error;
 mod model;
+mod pack;
 mod params;
 mod protocol;
 mod table;
 mod trace;
 
+pub use ekf::{Ekf, EkfParams, SocEstimate};
 pub use error::SimError;
 pub use model::{InitialState, Input, Output, Simulator, State, MAX_RC};
+pub use pack::{Pack, PackOutput, PackParams};
 pub use params::{CellParams, CellValidParams, EntropicCoefficient, OcvTable, Param3, ThermalParams};
 pub use protocol::{run, simulate, EndReason, Limits, Profile, Protocol, Step};
 pub use table::{Table1, Table2, Table3};

@@ -157,8 +157,12 @@ pub struct Simulator {
     hints: Hints,
     prop: ThermalProp,
     last_i: f64,
-    /// Extra parallel leakage current drawn by an internal short (A per V of OCV), used by fault injection.
+    /// Extra parallel leakage current drawn by an internal short (A per V of OCV).
     pub(crate) leak_siemens: f64,
+    /// Capacity multiplier (per-cell spread, fade).
+    pub(crate) cap_scale: f64,
+    /// Resistance multiplier (R0 and R_j; C_j divided by it so τ is kept).
+    pub(crate) r_scale: f64,
 }
 
 impl Simulator {
@@ -195,6 +199,8 @@ impl Simulator {
             prop,
             last_i: 0.0,
             leak_siemens: 0.0,
+            cap_scale: 1.0,
+            r_scale: 1.0,
         };
         sim.cur = sim.eval(&state, 0.0)?;
         Ok(sim)
@@ -227,6 +233,48 @@ impl Simulator {
     /// The output (voltage, OCV, heat, …) at the current state for the last applied current.
     pub fn output(&self) -> Output {
         self.make_output(&self.state, &self.cur, self.cur_i)
+    }
+
+    /// Sets the per-cell multipliers: capacity × `capacity_scale`, R0 and R_j × `resistance_scale` (C_j ÷ it, so
+    /// the time constants are kept), and a parallel leakage conductance (S) modelling an internal short.
+    ///
+    /// # Errors
+    /// [`SimError::Params`] when a multiplier is not finite and > 0 or the leakage is negative.
+    pub fn set_scales(
+        &mut self,
+        capacity_scale: f64,
+        resistance_scale: f64,
+        leak_siemens: f64,
+    ) -> Result<(), SimError> {
+        crate::params::positive("capacity_scale", capacity_scale)?;
+        crate::params::positive("resistance_scale", resistance_scale)?;
+        if !(leak_siemens.is_finite() && leak_siemens >= 0.0) {
+            return Err(crate::params::ParamError::invalid(
+                "leak_siemens",
+                leak_siemens,
+                "must be finite and >= 0",
+            )
+            .into());
+        }
+        self.cap_scale = capacity_scale;
+        self.r_scale = resistance_scale;
+        self.leak_siemens = leak_siemens;
+        let s = self.state;
+        self.cur = self.eval(&s, self.cur_i)?;
+        Ok(())
+    }
+
+    /// Linearised terminal behaviour over a coming step of `dt_s`: `V_end ≈ E − I·R_eff` with
+    /// `E = OCV + Σ V_j e^(−h/τ_j)` and `R_eff = R0 + Σ R_j (1 − e^(−h/τ_j))` (parameters at the last current).
+    pub fn thevenin(&self, dt_s: f64) -> (f64, f64) {
+        let ev = &self.cur;
+        let (mut e, mut r) = (ev.ocv, ev.r0);
+        for j in 0..self.p.rc.len() {
+            let d = (-dt_s / ev.tau[j]).exp();
+            e += self.state.v_rc_v[j] * d;
+            r += ev.r[j] * (1.0 - d);
+        }
+        (e, r)
     }
 
     /// The output at the current state if `current_a` were applied now (instantaneous response).
@@ -365,11 +413,12 @@ impl Simulator {
                 }
             }
         };
-        let r0 = get(&p.r0, &p.grids);
+        let k = self.r_scale;
+        let r0 = k * get(&p.r0, &p.grids);
         let mut ev = Eval { ocv, dudt, r0, ..Eval::default() };
         for (j, (r, c)) in p.rc.iter().enumerate() {
-            ev.r[j] = get(r, &p.grids);
-            ev.c[j] = get(c, &p.grids);
+            ev.r[j] = k * get(r, &p.grids);
+            ev.c[j] = get(c, &p.grids) / k;
             ev.tau[j] = ev.r[j] * ev.c[j];
         }
         let bad_r0 = !(r0 >= 0.0 && r0.is_finite());
@@ -424,7 +473,7 @@ impl Simulator {
         }
         let leak = self.leak_siemens * ev.ocv;
         let i_total = i + leak;
-        next.soc = s.soc - i_total * h / (3600.0 * self.p.raw.capacity_ah);
+        next.soc = s.soc - i_total * h / (3600.0 * self.cap_scale * self.p.raw.capacity_ah);
         let t_k = s.t_cell_c + KELVIN;
         let q = i * i * ev.r0 - i * sum_mean - i * t_k * ev.dudt + leak * ev.ocv;
         let ta = self.p.raw.thermal.t_amb_c;
