@@ -16,6 +16,8 @@ struct Cli {
 enum Command {
     /// Print the library version and enabled features.
     Version,
+    /// Equivalent-circuit digital twin: simulate protocols.
+    Twin(cli::twin::TwinArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -24,5 +26,6 @@ fn main() -> anyhow::Result<()> {
             println!("battsentinel {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Twin(args) => cli::twin::run(args),
     }
 }
