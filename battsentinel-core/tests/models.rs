@@ -175,7 +175,7 @@ fn isolation_forest_separates_outliers_and_round_trips() {
 fn mlp_regressor_and_classifier() {
     let mut rng = battsentinel_core::rng::seeded(6);
     let x = Array2::from_shape_fn((500, 3), |_| rng.gen_range(-1.0..1.0));
-    let y: Array1<f64> = x.outer_iter().map(|r| 100.0 + 10.0 * (2.0 * r[0]).sin() + 5.0 * r[1] * r[2]).collect();
+    let y: Array1<f64> = x.outer_iter().map(|r| 100.0 + 10.0 * (2.0f64 * r[0]).sin() + 5.0 * r[1] * r[2]).collect();
     let p = MlpParams::default().hidden_layer_sizes(vec![32, 16]).max_epochs(300).seed(2);
     let m = MlpRegressor::fit(&p, &x.view(), &y.view()).unwrap();
     assert!(m.score(&x.view(), &y.view()).unwrap() > 0.95);

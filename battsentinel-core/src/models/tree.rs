@@ -181,6 +181,14 @@ impl Tree {
                 return Err(corrupt(format!("node {i}: bad children ({l}, {r}) or feature {f}")));
             }
         }
+        self.derive_values();
+        Ok(())
+    }
+
+    /// Node values from the leaf values: leaves copied, internal nodes the cover-weighted mean of their
+    /// children (children have larger ids, so a reverse sweep sees them first).
+    fn derive_values(&mut self) {
+        let n = self.children_left.len();
         let d = self.n_outputs;
         let mut value = vec![0.0; n * d];
         let mut next_leaf = 0;
@@ -205,7 +213,6 @@ impl Tree {
             }
         }
         self.value = value;
-        Ok(())
     }
 }
 
@@ -471,6 +478,8 @@ pub(crate) fn grow(
             tree.leaf_value.extend_from_slice(v);
         }
     }
+    // internal values are stored derived (as after loading), so fitted and reloaded trees are bit-identical
+    tree.derive_values();
     tree
 }
 
