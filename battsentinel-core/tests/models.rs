@@ -143,7 +143,8 @@ fn class_weights_shift_the_decision() {
     let m0 = RandomForestClassifier::fit(&base, &x.view(), &y.view()).unwrap();
     let w = base.clone().class_weight(ClassWeight::Custom(vec![(0, 1.0), (10, 10.0)]));
     let m1 = RandomForestClassifier::fit(&w, &x.view(), &y.view()).unwrap();
-    let count = |m: &RandomForestClassifier| m.predict(&x.view()).unwrap().iter().filter(|&&c| c == 10).count();
+    let count =
+        |m: &RandomForestClassifier| m.predict(&x.view()).unwrap().iter().filter(|&&c| c == 10).count();
     assert!(count(&m1) > count(&m0) + 50, "{} vs {}", count(&m1), count(&m0));
     let bad = base.clone().class_weight(ClassWeight::Custom(vec![(0, 1.0)]));
     assert!(matches!(
@@ -175,7 +176,8 @@ fn isolation_forest_separates_outliers_and_round_trips() {
 fn mlp_regressor_and_classifier() {
     let mut rng = battsentinel_core::rng::seeded(6);
     let x = Array2::from_shape_fn((500, 3), |_| rng.gen_range(-1.0..1.0));
-    let y: Array1<f64> = x.outer_iter().map(|r| 100.0 + 10.0 * (2.0f64 * r[0]).sin() + 5.0 * r[1] * r[2]).collect();
+    let y: Array1<f64> =
+        x.outer_iter().map(|r| 100.0 + 10.0 * (2.0f64 * r[0]).sin() + 5.0 * r[1] * r[2]).collect();
     let p = MlpParams::default().hidden_layer_sizes(vec![32, 16]).max_epochs(300).seed(2);
     let m = MlpRegressor::fit(&p, &x.view(), &y.view()).unwrap();
     assert!(m.score(&x.view(), &y.view()).unwrap() > 0.95);
@@ -211,7 +213,8 @@ fn svm_classifier_and_one_class() {
     assert!(accuracy(&yte.view(), &lin.predict(&xte.view()).unwrap()) > 0.9);
 
     let (h, _) = blobs(1, 200, 2, 0.0, 9);
-    let oc = OneClassSvm::fit(&SvmParams::default().nu(0.1).kernel(SvmKernel::Rbf { gamma: 0.5 }), &h.view()).unwrap();
+    let oc = OneClassSvm::fit(&SvmParams::default().nu(0.1).kernel(SvmKernel::Rbf { gamma: 0.5 }), &h.view())
+        .unwrap();
     let inliers = oc.predict(&h.view()).unwrap().iter().filter(|&&v| v == 1).count();
     assert!((170..=190).contains(&inliers), "{inliers}");
     assert_eq!(oc.predict(&array![[8.0, 8.0]].view()).unwrap()[0], -1);
@@ -237,7 +240,8 @@ fn typed_errors() {
     assert_eq!(e.code(), "empty_data");
     let e = IsolationForest::fit(&IsolationForestParams::default(), &empty.view()).unwrap_err();
     assert_eq!(e.code(), "empty_data");
-    let e = MlpRegressor::fit(&MlpParams::default(), &x.view(), &array![1.0, f64::INFINITY].view()).unwrap_err();
+    let e =
+        MlpRegressor::fit(&MlpParams::default(), &x.view(), &array![1.0, f64::INFINITY].view()).unwrap_err();
     assert!(matches!(e, ModelError::NonFinite { what: "targets", row: 1, .. }));
     let e = SvmClassifier::fit(&SvmParams::default(), &x.view(), &array![2usize, 2].view()).unwrap_err();
     assert_eq!(e.code(), "single_class");
@@ -293,5 +297,54 @@ proptest! {
         for s in iso.score_samples(&test.view()).unwrap() {
             prop_assert!((-1.0..=0.0).contains(&s));
         }
+    }
+}
+
+/// `shared/<rel>` found by walking up from the crate (worktrees sit one level deeper than `main`).
+fn shared(rel: &str) -> std::path::PathBuf {
+    let mut dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    loop {
+        let candidate = dir.join("shared").join(rel);
+        if candidate.exists() {
+            return candidate;
+        }
+        assert!(dir.pop(), "shared/{rel} not found above CARGO_MANIFEST_DIR");
+    }
+}
+
+#[test]
+fn reference_trees_import_and_predict_like_sklearn() {
+    use battsentinel_core::models::tree::Tree;
+    for (case, n_features) in [("C_tree_regressor_M10", 10), ("E_tree_classifier_proba_M7", 7)] {
+        let dir = shared(&format!("reference/xai/cases/{case}"));
+        let model: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("model.json")).unwrap()).unwrap();
+        let expected: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+        let tree = Tree::from_reference_json(&model["tree"], n_features).unwrap();
+        let view = tree.view();
+        for inst in expected["instances"].as_array().unwrap() {
+            let x: Vec<f64> = inst["x"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+            let fx: Vec<f64> = match &inst["fx"] {
+                serde_json::Value::Array(a) => a.iter().map(|v| v.as_f64().unwrap()).collect(),
+                v => vec![v.as_f64().unwrap()],
+            };
+            let got = view.node_value(view.apply(&x));
+            assert_eq!(got.len(), fx.len());
+            for (g, e) in got.iter().zip(&fx) {
+                assert!((g - e).abs() < 1e-12, "{case}: {g} vs {e}");
+            }
+        }
+        // root value re-derived from the leaves equals sklearn's root value
+        let root = &model["tree"]["nodes"][0]["value"];
+        let root: Vec<f64> = match root {
+            serde_json::Value::Array(a) => a.iter().map(|v| v.as_f64().unwrap()).collect(),
+            v => vec![v.as_f64().unwrap()],
+        };
+        for (g, e) in view.node_value(0).iter().zip(&root) {
+            assert!((g - e).abs() < 1e-9, "{case} root: {g} vs {e}");
+        }
+        let again = Tree::from_reference_json(&tree.to_reference_json(), n_features).unwrap();
+        assert_eq!(again, tree);
     }
 }

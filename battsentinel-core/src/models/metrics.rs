@@ -222,7 +222,11 @@ mod tests {
         // sklearn: f1_score([0,0,1,1,2],[0,1,1,1,2], average='macro') = 0.8222222222
         let t = array![0usize, 0, 1, 1, 2];
         let p = array![0usize, 1, 1, 1, 2];
-        assert_abs_diff_eq!(macro_f1(&t.view(), &p.view()).unwrap(), 0.822_222_222_222_222_2, epsilon = 1e-12);
+        assert_abs_diff_eq!(
+            macro_f1(&t.view(), &p.view()).unwrap(),
+            0.822_222_222_222_222_2,
+            epsilon = 1e-12
+        );
         // balanced_accuracy = (0.5 + 1 + 1)/3
         assert_abs_diff_eq!(balanced_accuracy(&t.view(), &p.view()).unwrap(), 2.5 / 3.0, epsilon = 1e-12);
         // roc_auc_score([0,0,1,1],[0.1,0.4,0.35,0.8]) = 0.75

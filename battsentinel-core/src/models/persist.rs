@@ -61,7 +61,12 @@ pub trait Persist: Serialize + DeserializeOwned {
     /// # Errors
     /// [`ModelError::Json`] if serialisation fails (it does not for finite models).
     fn save_json(&self) -> Result<String, ModelError> {
-        let env = EnvelopeOut { format: FORMAT_NAME, format_version: FORMAT_VERSION, kind: Self::KIND, model: self };
+        let env = EnvelopeOut {
+            format: FORMAT_NAME,
+            format_version: FORMAT_VERSION,
+            kind: Self::KIND,
+            model: self,
+        };
         serde_json::to_string(&env).map_err(|source| ModelError::Json { source })
     }
 

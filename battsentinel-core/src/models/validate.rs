@@ -54,7 +54,10 @@ pub(crate) fn check_regression_targets(n_rows: usize, y: &ArrayView1<f64>) -> Re
 ///
 /// # Errors
 /// [`ModelError::TargetLength`], [`ModelError::SingleClass`].
-pub(crate) fn encode_classes(n_rows: usize, y: &ArrayView1<usize>) -> Result<(Vec<usize>, Vec<usize>), ModelError> {
+pub(crate) fn encode_classes(
+    n_rows: usize,
+    y: &ArrayView1<usize>,
+) -> Result<(Vec<usize>, Vec<usize>), ModelError> {
     check_len(n_rows, y.len())?;
     let mut classes: Vec<usize> = y.to_vec();
     classes.sort_unstable();
@@ -62,9 +65,6 @@ pub(crate) fn encode_classes(n_rows: usize, y: &ArrayView1<usize>) -> Result<(Ve
     if classes.len() < 2 {
         return Err(ModelError::SingleClass { class: classes.first().copied().unwrap_or(0) });
     }
-    let encoded = y
-        .iter()
-        .map(|label| classes.binary_search(label).unwrap_or(0))
-        .collect();
+    let encoded = y.iter().map(|label| classes.binary_search(label).unwrap_or(0)).collect();
     Ok((classes, encoded))
 }

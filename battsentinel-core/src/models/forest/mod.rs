@@ -237,7 +237,9 @@ fn restore_trees(trees: &mut [Tree], n_features: usize, n_outputs: usize) -> Res
     for t in trees.iter_mut() {
         t.restore(n_features)?;
         if t.view().n_outputs != n_outputs {
-            return Err(ModelError::Corrupt { reason: "tree output count differs from the model's".to_string() });
+            return Err(ModelError::Corrupt {
+                reason: "tree output count differs from the model's".to_string(),
+            });
         }
     }
     Ok(())
@@ -392,17 +394,19 @@ fn class_weights(cw: &ClassWeight, classes: &[usize], encoded: &[usize]) -> Resu
         ClassWeight::Custom(pairs) => {
             for (label, _) in pairs {
                 if classes.binary_search(label).is_err() {
-                    return Err(ModelError::ClassWeight { class: *label, reason: "label not in the training data" });
+                    return Err(ModelError::ClassWeight {
+                        class: *label,
+                        reason: "label not in the training data",
+                    });
                 }
             }
             classes
                 .iter()
                 .map(|c| {
-                    pairs
-                        .iter()
-                        .find(|(l, _)| l == c)
-                        .map(|(_, w)| *w)
-                        .ok_or(ModelError::ClassWeight { class: *c, reason: "no weight given for this label" })
+                    pairs.iter().find(|(l, _)| l == c).map(|(_, w)| *w).ok_or(ModelError::ClassWeight {
+                        class: *c,
+                        reason: "no weight given for this label",
+                    })
                 })
                 .collect()
         }

@@ -153,7 +153,11 @@ impl ParamGuard for RandomForestParams {
         }
         match p.max_features {
             MaxFeatures::Fraction(f) if !(f > 0.0 && f <= 1.0) => {
-                return Err(ParamError::invalid("max_features", p.max_features, "fraction must be in (0, 1]"));
+                return Err(ParamError::invalid(
+                    "max_features",
+                    p.max_features,
+                    "fraction must be in (0, 1]",
+                ));
             }
             MaxFeatures::Count(0) => {
                 return Err(ParamError::invalid("max_features", p.max_features, "count must be at least 1"));

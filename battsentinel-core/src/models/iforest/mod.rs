@@ -278,8 +278,13 @@ impl IsolationForest {
             let mut rows = sample(&mut r, n, psi).into_vec();
             build_tree(&xv, &mut rows, max_depth, seeds[t].1)
         });
-        let mut model =
-            IsolationForest { params: p.clone(), n_features: x.ncols(), max_samples: psi, offset: -0.5, trees };
+        let mut model = IsolationForest {
+            params: p.clone(),
+            n_features: x.ncols(),
+            max_samples: psi,
+            offset: -0.5,
+            trees,
+        };
         if let Some(c) = p.contamination {
             let mut s = model.score_samples(x)?.to_vec();
             s.sort_by(f64::total_cmp);
@@ -364,7 +369,8 @@ impl Persist for IsolationForest {
         }
         for t in &self.trees {
             let n = t.children_left.len();
-            if n == 0 || [t.children_right.len(), t.feature.len(), t.threshold.len(), t.path.len()] != [n; 4] {
+            if n == 0 || [t.children_right.len(), t.feature.len(), t.threshold.len(), t.path.len()] != [n; 4]
+            {
                 return Err(bad("isolation tree arrays of unequal length"));
             }
             for i in 0..n {

@@ -120,7 +120,11 @@ impl ParamGuard for MlpParams {
     fn check_ref(&self) -> Result<&MlpValidParams, ParamError> {
         let p = &self.0;
         if p.hidden_layer_sizes.contains(&0) {
-            return Err(ParamError::invalid("hidden_layer_sizes", &p.hidden_layer_sizes, "every layer needs >= 1 unit"));
+            return Err(ParamError::invalid(
+                "hidden_layer_sizes",
+                &p.hidden_layer_sizes,
+                "every layer needs >= 1 unit",
+            ));
         }
         crate::params::positive("learning_rate", p.learning_rate)?;
         if !(p.alpha.is_finite() && p.alpha >= 0.0) {
@@ -139,7 +143,11 @@ impl ParamGuard for MlpParams {
             return Err(ParamError::invalid("n_iter_no_change", p.n_iter_no_change, "must be >= 1"));
         }
         if !(p.validation_fraction > 0.0 && p.validation_fraction < 1.0) {
-            return Err(ParamError::invalid("validation_fraction", p.validation_fraction, "must be in (0, 1)"));
+            return Err(ParamError::invalid(
+                "validation_fraction",
+                p.validation_fraction,
+                "must be in (0, 1)",
+            ));
         }
         Ok(p)
     }
@@ -380,12 +388,16 @@ fn train(
             let lr = p.learning_rate * (1.0 - b2.powi(step)).sqrt() / (1.0 - b1.powi(step));
             for li in 0..n_layers {
                 let l = &mut net.layers[li];
-                for (((w, g), m1), v1) in l.w.iter_mut().zip(&gw[li]).zip(mw[li].iter_mut()).zip(vw[li].iter_mut()) {
+                for (((w, g), m1), v1) in
+                    l.w.iter_mut().zip(&gw[li]).zip(mw[li].iter_mut()).zip(vw[li].iter_mut())
+                {
                     *m1 = b1 * *m1 + (1.0 - b1) * g;
                     *v1 = b2 * *v1 + (1.0 - b2) * g * g;
                     *w -= lr * *m1 / (v1.sqrt() + eps);
                 }
-                for (((w, g), m1), v1) in l.b.iter_mut().zip(&gb[li]).zip(mb[li].iter_mut()).zip(vb[li].iter_mut()) {
+                for (((w, g), m1), v1) in
+                    l.b.iter_mut().zip(&gb[li]).zip(mb[li].iter_mut()).zip(vb[li].iter_mut())
+                {
                     *m1 = b1 * *m1 + (1.0 - b1) * g;
                     *v1 = b2 * *v1 + (1.0 - b2) * g * g;
                     *w -= lr * *m1 / (v1.sqrt() + eps);
@@ -422,7 +434,13 @@ fn train(
     epochs
 }
 
-fn init_net(p: &MlpValidParams, x: &ArrayView2<f64>, rows: &[usize], d_out: usize, rng: &mut rng::Rng) -> Net {
+fn init_net(
+    p: &MlpValidParams,
+    x: &ArrayView2<f64>,
+    rows: &[usize],
+    d_out: usize,
+    rng: &mut rng::Rng,
+) -> Net {
     let nf = x.ncols();
     let n = rows.len() as f64;
     let mut mean = vec![0.0; nf];
@@ -512,7 +530,8 @@ impl MlpRegressor {
         let mut net = init_net(p, x, &train_rows, 1, &mut rng);
         let yt: Vec<f64> = train_rows.iter().map(|&r| y[r]).collect();
         let y_mean = yt.iter().sum::<f64>() / yt.len() as f64;
-        let mut y_scale = (yt.iter().map(|v| (v - y_mean) * (v - y_mean)).sum::<f64>() / yt.len() as f64).sqrt();
+        let mut y_scale =
+            (yt.iter().map(|v| (v - y_mean) * (v - y_mean)).sum::<f64>() / yt.len() as f64).sqrt();
         if y_scale == 0.0 {
             y_scale = 1.0;
         }

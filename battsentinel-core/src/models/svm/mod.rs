@@ -11,8 +11,8 @@
 
 use linfa::composing::platt_scaling::{platt_newton_method, PlattParams};
 use linfa::prelude::Fit;
-use linfa::ParamGuard as _;
 use linfa::DatasetBase;
+use linfa::ParamGuard as _;
 use linfa_svm::Svm;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -55,7 +55,13 @@ pub struct SvmValidParams {
 
 impl Default for SvmValidParams {
     fn default() -> Self {
-        SvmValidParams { c: 1.0, nu: 0.5, kernel: SvmKernel::Rbf { gamma: 0.1 }, tol: 1e-3, probability: true }
+        SvmValidParams {
+            c: 1.0,
+            nu: 0.5,
+            kernel: SvmKernel::Rbf { gamma: 0.1 },
+            tol: 1e-3,
+            probability: true,
+        }
     }
 }
 
@@ -142,7 +148,11 @@ impl ParamGuard for SvmParams {
             SvmKernel::Rbf { gamma } => crate::params::positive("kernel.gamma", gamma)?,
             SvmKernel::Polynomial { coef0, degree } => {
                 if !coef0.is_finite() || !(degree.is_finite() && degree >= 1.0) {
-                    return Err(ParamError::invalid("kernel", p.kernel, "needs finite coef0 and degree >= 1"));
+                    return Err(ParamError::invalid(
+                        "kernel",
+                        p.kernel,
+                        "needs finite coef0 and degree >= 1",
+                    ));
                 }
             }
             SvmKernel::Linear => {}
@@ -298,7 +308,10 @@ impl SvmClassifier {
     /// As [`Self::decision_function`]; [`ModelError::Params`] if the model was fitted without probabilities.
     pub fn predict_proba(&self, x: &ArrayView2<f64>) -> Result<Array2<f64>, ModelError> {
         if !self.params.probability {
-            return Err(ParamError::Inconsistent { reason: "fit with probability = true to get predict_proba".into() }.into());
+            return Err(ParamError::Inconsistent {
+                reason: "fit with probability = true to get predict_proba".into(),
+            }
+            .into());
         }
         let dec = self.decision_function(x)?;
         let k = self.classes.len();
@@ -372,7 +385,9 @@ impl Persist for SvmClassifier {
     fn restore(&mut self) -> Result<(), ModelError> {
         let k = self.classes.len();
         if k < 2 || self.machines.len() != k * (k - 1) / 2 {
-            return Err(ModelError::Corrupt { reason: "SVM machine count does not match the classes".into() });
+            return Err(ModelError::Corrupt {
+                reason: "SVM machine count does not match the classes".into(),
+            });
         }
         if self.machines.iter().any(|m| m.pos >= k || m.neg >= k) {
             return Err(ModelError::Corrupt { reason: "SVM machine class out of range".into() });
@@ -406,7 +421,10 @@ impl OneClassSvm {
     ///
     /// # Errors
     /// [`ModelError::Params`], [`ModelError::EmptyData`], [`ModelError::NonFinite`], [`ModelError::Svm`].
-    pub fn fit<P: ParamGuard<Checked = SvmValidParams>>(params: &P, x: &ArrayView2<f64>) -> Result<Self, ModelError> {
+    pub fn fit<P: ParamGuard<Checked = SvmValidParams>>(
+        params: &P,
+        x: &ArrayView2<f64>,
+    ) -> Result<Self, ModelError> {
         let p = params.check_ref()?;
         check_features(x)?;
         let base = Svm::<f64, linfa::dataset::Pr>::params().eps(p.tol);
