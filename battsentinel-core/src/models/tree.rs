@@ -181,6 +181,14 @@ impl Tree {
                 return Err(corrupt(format!("node {i}: bad children ({l}, {r}) or feature {f}")));
             }
         }
+        self.derive_values();
+        Ok(())
+    }
+
+    /// Node values from the leaf values: leaves copied, internal nodes the cover-weighted mean of their
+    /// children (children have larger ids, so a reverse sweep sees them first).
+    fn derive_values(&mut self) {
+        let n = self.children_left.len();
         let d = self.n_outputs;
         let mut value = vec![0.0; n * d];
         let mut next_leaf = 0;
@@ -206,7 +214,108 @@ impl Tree {
             }
         }
         self.value = value;
-        Ok(())
+    }
+}
+
+impl Tree {
+    /// Exports the tree in the node-list JSON of `shared/reference/xai` (`{"root", "rule", "nodes": [{"id",
+    /// "feature", "threshold", "left", "right", "value", "n_node_samples"}]}`; `threshold` null and `feature`
+    /// −1 at leaves; `value` a number for one output, else an array), which TreeSHAP and model import share.
+    pub fn to_reference_json(&self) -> serde_json::Value {
+        let v = self.view();
+        let nodes: Vec<serde_json::Value> = (0..v.n_nodes())
+            .map(|i| {
+                let value = if v.n_outputs == 1 {
+                    serde_json::json!(v.value[i])
+                } else {
+                    serde_json::json!(v.node_value(i))
+                };
+                let threshold =
+                    if v.is_leaf(i) { serde_json::Value::Null } else { serde_json::json!(v.threshold[i]) };
+                serde_json::json!({
+                    "id": i,
+                    "feature": v.feature[i],
+                    "threshold": threshold,
+                    "left": v.children_left[i],
+                    "right": v.children_right[i],
+                    "value": value,
+                    "n_node_samples": v.n_node_samples[i],
+                    "weighted_n_node_samples": v.weighted_n_node_samples[i],
+                })
+            })
+            .collect();
+        serde_json::json!({"root": 0, "rule": "go left iff x[feature] <= threshold; leaf iff left == -1", "nodes": nodes})
+    }
+
+    /// Imports a tree from the node-list JSON of `shared/reference/xai` (e.g. a scikit-learn tree exported
+    /// there). Node cover is `weighted_n_node_samples` when present, else `n_node_samples`; internal node
+    /// values are re-derived from the leaves as for fitted trees.
+    ///
+    /// # Errors
+    /// [`ModelError::Json`] if the JSON does not match, [`ModelError::Corrupt`] if the structure is invalid
+    /// for `n_features` columns.
+    pub fn from_reference_json(json: &serde_json::Value, n_features: usize) -> Result<Tree, ModelError> {
+        #[derive(Deserialize)]
+        struct Node {
+            id: usize,
+            feature: i32,
+            threshold: Option<f64>,
+            left: i32,
+            right: i32,
+            value: serde_json::Value,
+            n_node_samples: u32,
+            weighted_n_node_samples: Option<f64>,
+        }
+        #[derive(Deserialize)]
+        struct Nodes {
+            nodes: Vec<Node>,
+        }
+        let parsed: Nodes =
+            serde_json::from_value(json.clone()).map_err(|source| ModelError::Json { source })?;
+        let mut nodes = parsed.nodes;
+        nodes.sort_by_key(|n| n.id);
+        let n_outputs = match nodes.first().map(|n| &n.value) {
+            Some(serde_json::Value::Array(a)) => a.len(),
+            _ => 1,
+        };
+        let mut t = Tree {
+            n_outputs,
+            children_left: Vec::new(),
+            children_right: Vec::new(),
+            feature: Vec::new(),
+            threshold: Vec::new(),
+            leaf_value: Vec::new(),
+            n_node_samples: Vec::new(),
+            weighted_n_node_samples: Vec::new(),
+            value: Vec::new(),
+        };
+        for (i, node) in nodes.iter().enumerate() {
+            if node.id != i {
+                return Err(ModelError::Corrupt {
+                    reason: format!("node ids are not 0..n (found {})", node.id),
+                });
+            }
+            let leaf = node.left == LEAF;
+            t.children_left.push(node.left);
+            t.children_right.push(node.right);
+            t.feature.push(if leaf { LEAF } else { node.feature });
+            t.threshold.push(if leaf { LEAF_THRESHOLD } else { node.threshold.unwrap_or(f64::NAN) });
+            t.n_node_samples.push(node.n_node_samples);
+            t.weighted_n_node_samples
+                .push(node.weighted_n_node_samples.unwrap_or(node.n_node_samples as f64));
+            if leaf {
+                let vals: Vec<f64> = match &node.value {
+                    serde_json::Value::Array(a) => a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect(),
+                    v => vec![v.as_f64().unwrap_or(f64::NAN)],
+                };
+                if vals.len() != n_outputs || vals.iter().any(|v| !v.is_finite()) {
+                    return Err(ModelError::Corrupt { reason: format!("node {i}: bad value") });
+                }
+                t.leaf_value.extend(vals);
+            }
+        }
+        t.restore(n_features)?;
+        Ok(t)
     }
 }
 
@@ -472,6 +581,8 @@ pub(crate) fn grow(
             tree.leaf_value.extend_from_slice(v);
         }
     }
+    // internal values are stored derived (as after loading), so fitted and reloaded trees are bit-identical
+    tree.derive_values();
     tree
 }
 
