@@ -410,3 +410,35 @@ fn kernel_tree_fast_path_equals_model_agnostic_path() {
         assert!(worst_pair < 1e-10 && worst_ref < TOL);
     }
 }
+
+#[test]
+fn own_random_forest_converts_and_tree_shap_equals_exact_kernel_shap() {
+    use battsentinel_core::explain::TreeEnsemble;
+    use battsentinel_core::models::forest::{RandomForestParams, RandomForestRegressor};
+    let dir = case("C_tree_regressor_M10");
+    let (_, bg) = read_csv(&dir.join("background.csv"));
+    let (_, xs) = read_csv(&dir.join("instances.csv"));
+    let y = bg
+        .rows()
+        .into_iter()
+        .map(|r| r[0] * 0.01 - r[4] * 0.3 + r[9] * 0.002)
+        .collect::<ndarray::Array1<f64>>();
+    let params = RandomForestParams::default().n_trees(10).max_depth(Some(4)).seed(3);
+    let rf = RandomForestRegressor::fit(&params, &bg.view(), &y.view()).unwrap();
+    let ens = TreeEnsemble::try_from(&rf).unwrap();
+    let ours = ens.predict(xs.view()).unwrap();
+    let theirs = rf.predict(&xs.view()).unwrap();
+    for (a, b) in ours.column(0).iter().zip(theirs.iter()) {
+        assert_eq!(a, b);
+    }
+    let bgd = Background::new(bg.clone()).unwrap();
+    let tree = TreeExplainer::new(&ens, &bgd).unwrap().explain_rows(xs.view()).unwrap();
+    let opaque = Opaque(&ens);
+    let kernel = KernelExplainer::new(&opaque, bgd.clone(), &KernelShapParams::default())
+        .unwrap()
+        .explain_rows(xs.view())
+        .unwrap();
+    let worst = tree.values.iter().zip(kernel.values.iter()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    eprintln!("own forest: max |TreeSHAP − Kernel exact| = {worst:.2e}");
+    assert!(worst < 1e-10);
+}

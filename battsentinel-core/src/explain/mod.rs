@@ -16,6 +16,7 @@
 mod background;
 mod error;
 mod explanation;
+mod from_models;
 pub mod kernel_shap;
 pub mod lime;
 mod linalg;
