@@ -41,6 +41,13 @@ fn check_output(d: usize, output: usize) -> Result<(), ExplainError> {
     }
 }
 
+/// Tick label with as many decimals as the tick step needs.
+fn tick_label(t: f64, ticks: &[f64]) -> String {
+    let step = if ticks.len() > 1 { (ticks[1] - ticks[0]).abs() } else { 1.0 };
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    format!("{t:.decimals$}")
+}
+
 /// Axis ticks: about five "nice" values spanning `[lo, hi]`.
 fn ticks(lo: f64, hi: f64) -> Vec<f64> {
     let span = (hi - lo).abs().max(1e-12);
@@ -162,8 +169,9 @@ pub fn waterfall_svg(e: &Explanation, output: usize, max_display: usize) -> Resu
         "<line x1=\"{left:.1}\" y1=\"{axis_y:.1}\" x2=\"{:.1}\" y2=\"{axis_y:.1}\" stroke=\"#333\"/>",
         left + width
     );
-    for t in ticks(lo, hi) {
-        let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{:.1}\" {FONT} font-size=\"10\" text-anchor=\"middle\" fill=\"#333\">{}</text>", sx(t), axis_y + 14.0, num(t));
+    let tk = ticks(lo, hi);
+    for &t in &tk {
+        let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{:.1}\" {FONT} font-size=\"10\" text-anchor=\"middle\" fill=\"#333\">{}</text>", sx(t), axis_y + 14.0, tick_label(t, &tk));
     }
     let _ = writeln!(
         s,
@@ -189,7 +197,7 @@ pub fn force_svg(e: &Explanation, output: usize) -> Result<String, ExplainError>
     let pos: f64 = vals.iter().filter(|v| **v > 0.0).sum();
     let neg: f64 = vals.iter().filter(|v| **v < 0.0).sum();
     let (lo, hi) = (base.min(base + neg).min(fx), base.max(base + pos).max(fx));
-    let pad = (hi - lo).max(1e-12) * 0.05;
+    let pad = (hi - lo).max(1e-12) * 0.12;
     let (lo, hi) = (lo - pad, hi + pad);
     let (left, width) = (20.0, 760.0);
     let sx = |v: f64| left + (v - lo) / (hi - lo) * width;
@@ -230,8 +238,9 @@ pub fn force_svg(e: &Explanation, output: usize) -> Result<String, ExplainError>
         "<line x1=\"{left:.1}\" y1=\"110\" x2=\"{:.1}\" y2=\"110\" stroke=\"#333\"/>",
         left + width
     );
-    for t in ticks(lo, hi) {
-        let _ = writeln!(s, "<text x=\"{:.1}\" y=\"126\" {FONT} font-size=\"10\" text-anchor=\"middle\" fill=\"#333\">{}</text>", sx(t), num(t));
+    let tk = ticks(lo, hi);
+    for &t in &tk {
+        let _ = writeln!(s, "<text x=\"{:.1}\" y=\"126\" {FONT} font-size=\"10\" text-anchor=\"middle\" fill=\"#333\">{}</text>", sx(t), tick_label(t, &tk));
     }
     let _ = writeln!(s, "<text x=\"20\" y=\"145\" {FONT} font-size=\"10\" fill=\"{RED}\">higher</text><text x=\"780\" y=\"145\" {FONT} font-size=\"10\" text-anchor=\"end\" fill=\"{BLUE}\">lower</text>");
     s.push_str("</svg>\n");
@@ -243,7 +252,7 @@ fn bars(title: &str, items: &[(String, f64)], signed: bool) -> String {
     let (left, width, row_h, top) = (260.0, 380.0, 26.0, 40.0);
     let h = top + items.len() as f64 * row_h + 40.0;
     let maxabs = items.iter().map(|(_, v)| v.abs()).fold(0.0, f64::max).max(1e-300);
-    let (lo, hi) = if signed { (-maxabs, maxabs) } else { (0.0, maxabs) };
+    let (lo, hi) = if signed { (-1.2 * maxabs, 1.2 * maxabs) } else { (0.0, 1.15 * maxabs) };
     let sx = |v: f64| left + (v - lo) / (hi - lo) * width;
     let mut s = header(left + width + 80.0, h);
     let _ = writeln!(
@@ -380,13 +389,14 @@ pub fn beeswarm_svg(set: &ExplanationSet, output: usize, max_display: usize) -> 
         "<line x1=\"{left:.1}\" y1=\"{axis_y:.1}\" x2=\"{:.1}\" y2=\"{axis_y:.1}\" stroke=\"#333\"/>",
         left + width
     );
-    for t in ticks(lo, hi) {
+    let tk = ticks(lo, hi);
+    for &t in &tk {
         let _ = writeln!(
             s,
             "<text x=\"{:.1}\" y=\"{:.1}\" {FONT} font-size=\"10\" text-anchor=\"middle\">{}</text>",
             sx(t),
             axis_y + 14.0,
-            num(t)
+            tick_label(t, &tk)
         );
     }
     let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{:.1}\" {FONT} font-size=\"12\" text-anchor=\"middle\">SHAP value (impact on model output)</text>", left + width / 2.0, axis_y + 32.0);
