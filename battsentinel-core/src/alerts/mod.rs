@@ -1,4 +1,39 @@
-//! Alert rule engine: declarative rules evaluated on streams and histories, with a lifecycle.
+//! Alert rule engine: declarative rules evaluated on live streams and on histories alike, with a lifecycle.
+//!
+//! - [`RuleSet`]: rules as data (TOML or JSON), validated on load; errors name the rule and the field
+//!   ([`RuleError`]). A rule's condition is a bounded tree of comparisons (`above`, `below`, `inside`,
+//!   `outside`, `missing`) composed with `all`/`any`/`not`. A comparison reads a signal (or a reduction
+//!   `across` channels such as the cell-to-cell `spread`), optionally minus another signal (twin residual),
+//!   optionally aggregated over a sliding `window` (mean/min/max/range/rate). Rules carry persistence
+//!   (`for_s`), hysteresis (`clear`), a clear delay, cooldown, dedup keys, escalation and a scope.
+//! - [`RuleSet::default_li_ion`]: the default rule set for Li-ion cells, with documented thresholds per
+//!   chemistry ([`Chemistry`]).
+//! - [`AlertEngine`]: streaming evaluation, `push(sample) → events`, with memory bounded by the windows;
+//!   [`AlertEngine::evaluate`] / [`evaluate`] over a [`crate::data::BatteryLog`] give exactly the streamed events.
+//! - [`AlertBook`]: the lifecycle of alerts (raised → acknowledged/read → cleared) built from the events;
+//!   [`Outbox`] delivers events to [`Notifier`]s without blocking evaluation, retrying and recording failures.
+//!
+//! The module depends only on the shared data model: model and twin outputs (fault probability, anomaly
+//! score, RUL, twin voltage, SOH) arrive as named signals of the stream.
 
+mod defaults;
+mod engine;
 mod error;
+mod lifecycle;
+mod rules;
+
+pub use defaults::{Chemistry, DEFAULT_RULES_TOML};
+pub use engine::{
+    evaluate, log_signals, AlertEngine, AlertEvent, AlertEventKind, EngineParams, EngineStats,
+    EngineValidParams, Sample, TriggerValue,
+};
 pub use error::RuleError;
+pub use lifecycle::{
+    Alert, AlertBook, AlertStatus, DeliveryError, DeliveryRecord, EscalationRecord, MemorySink, Notifier,
+    Outbox,
+};
+pub use rules::{
+    pattern_matches, Across, Aggregate, Category, Compare, Condition, Escalation, MissingTest, Plausible,
+    RangeTest, Rule, RuleSet, Scope, Severity, Threshold, Window, MAX_CONDITION_DEPTH, MAX_CONDITION_NODES,
+    MAX_RULES, MAX_WINDOW_S,
+};

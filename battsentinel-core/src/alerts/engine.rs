@@ -1,0 +1,1278 @@
+//! The streaming evaluator: rules compiled against a fixed list of signals, fed one sample at a time.
+
+use super::rules::{
+    pattern_matches, Across, Aggregate, Category, Condition, Rule, RuleSet, Severity, Window,
+};
+use super::RuleError;
+use crate::data::BatteryLog;
+use crate::params::{ParamError, ParamGuard};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+
+/// Validated engine parameters (see [`EngineParams`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineValidParams {
+    battery_id: Option<String>,
+    tags: Vec<String>,
+    max_gap_s: f64,
+    max_window_samples: usize,
+}
+
+impl Default for EngineValidParams {
+    fn default() -> Self {
+        Self { battery_id: None, tags: Vec::new(), max_gap_s: 300.0, max_window_samples: 1 << 16 }
+    }
+}
+
+impl EngineValidParams {
+    /// Battery the engine watches (rules are filtered by their `scope`).
+    pub fn battery_id(&self) -> Option<&str> {
+        self.battery_id.as_deref()
+    }
+    /// Tags of the battery (rules are filtered by their `scope.tags`).
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
+    /// A time step longer than this (s) is a gap: windows, persistence timers and hysteresis restart.
+    pub fn max_gap_s(&self) -> f64 {
+        self.max_gap_s
+    }
+    /// Hard cap on the samples one window keeps (memory bound for very fast streams).
+    pub fn max_window_samples(&self) -> usize {
+        self.max_window_samples
+    }
+}
+
+/// Engine parameters, unchecked. Defaults: no battery id, no tags, `max_gap_s = 300`,
+/// `max_window_samples = 65 536`.
+///
+/// # Examples
+/// ```
+/// use battsentinel_core::alerts::EngineParams;
+/// use battsentinel_core::ParamGuard;
+/// let p = EngineParams::default().battery_id("cell-7").max_gap_s(60.0).check().unwrap();
+/// assert_eq!(p.max_gap_s(), 60.0);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EngineParams(EngineValidParams);
+
+impl EngineParams {
+    /// Sets the battery id.
+    pub fn battery_id(mut self, id: impl Into<String>) -> Self {
+        self.0.battery_id = Some(id.into());
+        self
+    }
+    /// Sets the battery's tags.
+    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.0.tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Sets the gap threshold (s).
+    pub fn max_gap_s(mut self, v: f64) -> Self {
+        self.0.max_gap_s = v;
+        self
+    }
+    /// Sets the per-window sample cap.
+    pub fn max_window_samples(mut self, n: usize) -> Self {
+        self.0.max_window_samples = n;
+        self
+    }
+}
+
+impl ParamGuard for EngineValidParams {
+    type Checked = EngineValidParams;
+
+    fn check_ref(&self) -> Result<&EngineValidParams, ParamError> {
+        Ok(self)
+    }
+
+    fn check(self) -> Result<EngineValidParams, ParamError> {
+        Ok(self)
+    }
+}
+
+impl ParamGuard for EngineParams {
+    type Checked = EngineValidParams;
+
+    fn check_ref(&self) -> Result<&EngineValidParams, ParamError> {
+        crate::params::positive("max_gap_s", self.0.max_gap_s)?;
+        if self.0.max_window_samples < 2 {
+            return Err(ParamError::invalid(
+                "max_window_samples",
+                self.0.max_window_samples,
+                "must be at least 2",
+            ));
+        }
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<EngineValidParams, ParamError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+/// One sample of a stream: a time and one value per engine signal, in the order of
+/// [`AlertEngine::signals`]. A value that is missing is `NaN`; a slice shorter than the signal list reads
+/// the missing tail as `NaN`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample<'a> {
+    /// Time (s), strictly increasing along a stream.
+    pub t_s: f64,
+    /// Values, aligned with [`AlertEngine::signals`].
+    pub values: &'a [f64],
+}
+
+/// What an event says happened to an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertEventKind {
+    /// A new alert (one per episode and dedup key).
+    Raised,
+    /// The alert's severity went up (a more severe rule on the same key, or time-based escalation).
+    Escalated,
+    /// Every rule on the key has cleared.
+    Cleared,
+}
+
+/// A value that took part in the decision, named after the expression that produced it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TriggerValue {
+    /// The expression, for example `max(temperature_c:*)` or `rate[60s](max(temperature_c:*))`.
+    pub name: String,
+    /// Its value at the event (`None` when missing or implausible).
+    pub value: Option<f64>,
+}
+
+/// One event of the alert stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertEvent {
+    /// Raised, escalated or cleared.
+    pub kind: AlertEventKind,
+    /// Alert number, per engine, from 1; escalations and clears repeat the number of their raise.
+    pub alert_id: u64,
+    /// Time of the sample that caused the event (s).
+    pub t_s: f64,
+    /// When the condition of the episode first became true (s).
+    pub onset_t_s: f64,
+    /// Rule that caused the event.
+    pub rule_id: String,
+    /// Dedup key of the alert.
+    pub dedup_key: String,
+    /// Severity of the alert after this event.
+    pub severity: Severity,
+    /// Category of the rule.
+    pub category: Category,
+    /// Battery the engine watches.
+    pub battery_id: Option<String>,
+    /// The rule's leaf values at this sample.
+    pub values: Vec<TriggerValue>,
+    /// Episodes on this key merged into this event by the cooldown (on `Raised`).
+    pub suppressed_episodes: u32,
+}
+
+/// Counters of what the engine did with its input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineStats {
+    /// Samples evaluated.
+    pub samples: u64,
+    /// Samples dropped because their time equals the previous one (the first of equal times wins).
+    pub duplicates: u64,
+    /// Samples dropped because their time is before the previous one.
+    pub out_of_order: u64,
+    /// Samples dropped because their time is not finite.
+    pub invalid_time: u64,
+    /// Gaps longer than `max_gap_s` (each restarts windows, timers and hysteresis).
+    pub gaps: u64,
+    /// Window entries evicted early by `max_window_samples`.
+    pub window_evictions: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tri {
+    F,
+    T,
+    U,
+}
+
+#[derive(Debug, Clone)]
+struct WindowState {
+    agg: Aggregate,
+    seconds: f64,
+    per_s: f64,
+    cap: usize,
+    start_t: f64,
+    buf: VecDeque<(f64, f64)>,
+    minq: VecDeque<(f64, f64)>,
+    maxq: VecDeque<(f64, f64)>,
+    sum: f64,
+}
+
+impl WindowState {
+    fn new(w: &Window, cap: usize) -> Self {
+        Self {
+            agg: w.agg,
+            seconds: w.seconds,
+            per_s: w.per_s,
+            cap,
+            start_t: f64::NAN,
+            buf: VecDeque::new(),
+            minq: VecDeque::new(),
+            maxq: VecDeque::new(),
+            sum: 0.0,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.start_t = f64::NAN;
+        self.buf.clear();
+        self.minq.clear();
+        self.maxq.clear();
+        self.sum = 0.0;
+    }
+
+    fn len(&self) -> usize {
+        self.buf.len() + self.minq.len() + self.maxq.len()
+    }
+
+    fn update(&mut self, t: f64, x: f64, evictions: &mut u64) -> f64 {
+        if self.start_t.is_nan() {
+            self.start_t = t;
+        }
+        let lo = t - self.seconds;
+        let uses_buf = matches!(self.agg, Aggregate::Mean | Aggregate::Rate);
+        let uses_min = matches!(self.agg, Aggregate::Min | Aggregate::Range);
+        let uses_max = matches!(self.agg, Aggregate::Max | Aggregate::Range);
+        while self.buf.front().is_some_and(|&(tf, _)| tf < lo) {
+            if let Some((_, xf)) = self.buf.pop_front() {
+                self.sum -= xf;
+            }
+        }
+        while self.minq.front().is_some_and(|&(tf, _)| tf < lo) {
+            self.minq.pop_front();
+        }
+        while self.maxq.front().is_some_and(|&(tf, _)| tf < lo) {
+            self.maxq.pop_front();
+        }
+        if self.buf.is_empty() {
+            self.sum = 0.0;
+        }
+        if x.is_finite() {
+            if uses_buf {
+                self.buf.push_back((t, x));
+                self.sum += x;
+                if self.buf.len() > self.cap {
+                    if let Some((_, xf)) = self.buf.pop_front() {
+                        self.sum -= xf;
+                    }
+                    *evictions += 1;
+                }
+            }
+            if uses_min {
+                while self.minq.back().is_some_and(|&(_, xb)| xb >= x) {
+                    self.minq.pop_back();
+                }
+                self.minq.push_back((t, x));
+                if self.minq.len() > self.cap {
+                    self.minq.pop_front();
+                    *evictions += 1;
+                }
+            }
+            if uses_max {
+                while self.maxq.back().is_some_and(|&(_, xb)| xb <= x) {
+                    self.maxq.pop_back();
+                }
+                self.maxq.push_back((t, x));
+                if self.maxq.len() > self.cap {
+                    self.maxq.pop_front();
+                    *evictions += 1;
+                }
+            }
+        }
+        if t - self.start_t < self.seconds {
+            return f64::NAN;
+        }
+        let nan = f64::NAN;
+        match self.agg {
+            Aggregate::Mean => {
+                if self.buf.is_empty() {
+                    nan
+                } else {
+                    self.sum / self.buf.len() as f64
+                }
+            }
+            Aggregate::Min => self.minq.front().map_or(nan, |p| p.1),
+            Aggregate::Max => self.maxq.front().map_or(nan, |p| p.1),
+            Aggregate::Range => match (self.minq.front(), self.maxq.front()) {
+                (Some(a), Some(b)) => b.1 - a.1,
+                _ => nan,
+            },
+            Aggregate::Rate => match self.buf.front() {
+                Some(&(t0, x0)) if x.is_finite() && t - t0 >= 0.5 * self.seconds => {
+                    (x - x0) / (t - t0) * self.per_s
+                }
+                _ => nan,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Slot {
+    Unbound,
+    One { idx: usize, lo: f64, hi: f64 },
+    Across { chans: Vec<(usize, f64, f64)>, how: Across },
+    Missing { chans: Vec<usize> },
+    Diff { a: usize, b: usize, abs: bool },
+    Abs { a: usize },
+    Window { src: usize, state: Box<WindowState> },
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Above { slot: usize, thr: f64, clear: f64, latched: bool },
+    Below { slot: usize, thr: f64, clear: f64, latched: bool },
+    Outside { slot: usize, lo: f64, hi: f64, clo: f64, chi: f64, latched: bool },
+    Inside { slot: usize, lo: f64, hi: f64, clo: f64, chi: f64, latched: bool },
+    Missing { slot: usize },
+    All { start: usize, len: usize },
+    Any { start: usize, len: usize },
+    Not { child: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Pending,
+    Active,
+    Clearing,
+}
+
+#[derive(Debug, Clone)]
+struct RuleRt {
+    id: String,
+    category: Category,
+    severity: Severity,
+    key: usize,
+    for_s: f64,
+    clear_for_s: f64,
+    escalate: Vec<(f64, Severity)>,
+    nodes: Vec<Node>,
+    kids: Vec<usize>,
+    res: Vec<Tri>,
+    leaf_slots: Vec<usize>,
+    phase: Phase,
+    since: f64,
+    onset: f64,
+    raised_at: f64,
+    esc_next: usize,
+    blocked: bool,
+}
+
+#[derive(Debug, Clone)]
+struct KeyRt {
+    name: String,
+    active: u32,
+    alert_id: u64,
+    severity: Severity,
+    category: Category,
+    onset: f64,
+    cleared_t: f64,
+    cooldown_s: f64,
+    suppressed: u32,
+}
+
+/// The streaming rule evaluator for one battery.
+///
+/// Built from a [`RuleSet`] and the list of signals the stream carries (names such as `voltage_v`,
+/// `current_a`, `temperature_c:TC1`, `soc`, `soh`, `anomaly_score`, `twin_voltage_v`, `rul_cycles`,
+/// `fault_proba:<class>`, `cell_v:<n>`). Rules out of scope for the battery are dropped; signals a rule names
+/// but the stream lacks read as unknown (see [`AlertEngine::unbound_signals`]).
+///
+/// **Time handling.** A sample whose time is not finite, equal to the previous time (duplicate: the first
+/// wins) or earlier (out of order) is dropped and counted in [`EngineStats`]; it changes no state. A step
+/// longer than `max_gap_s` is a gap: windows, persistence and clear timers and hysteresis latches restart
+/// at the sample after the gap; active alerts stay raised until the condition is seen false again.
+///
+/// **Memory.** Each window keeps only the samples inside `[t − seconds, t]` (and never more than
+/// `max_window_samples`); everything else is a fixed number of scalars per rule. Memory does not grow with
+/// the length of the stream.
+///
+/// # Examples
+/// ```
+/// use battsentinel_core::alerts::{AlertEngine, AlertEventKind, EngineParams, RuleSet, Sample};
+/// let rules = RuleSet::from_toml_str(r#"
+/// [[rule]]
+/// id = "hot"
+/// severity = "warning"
+/// for_s = 2
+/// when = { above = { signal = "temperature_c:*", across = "max", threshold = 45, clear = 40 } }
+/// "#).unwrap();
+/// let signals = ["temperature_c:TC1".to_string()];
+/// let mut engine = AlertEngine::new(&rules, &signals, EngineParams::default()).unwrap();
+/// let mut events = Vec::new();
+/// for (t, temp) in [(0.0, 30.0), (1.0, 46.0), (2.0, 47.0), (3.0, 48.0), (4.0, 42.0), (5.0, 39.0)] {
+///     events.extend(engine.push(&Sample { t_s: t, values: &[temp] }));
+/// }
+/// assert_eq!(events.len(), 2);
+/// assert_eq!((events[0].kind, events[0].t_s), (AlertEventKind::Raised, 3.0));
+/// assert_eq!((events[1].kind, events[1].t_s), (AlertEventKind::Cleared, 5.0));
+/// ```
+#[derive(Debug, Clone)]
+pub struct AlertEngine {
+    signals: Vec<String>,
+    unbound: Vec<String>,
+    slots: Vec<Slot>,
+    labels: Vec<String>,
+    vals: Vec<f64>,
+    rules: Vec<RuleRt>,
+    keys: Vec<KeyRt>,
+    params: EngineValidParams,
+    last_t: f64,
+    next_alert_id: u64,
+    stats: EngineStats,
+    initial: Option<Box<AlertEngine>>,
+}
+
+struct Compiler<'a> {
+    set: &'a RuleSet,
+    signals: &'a [String],
+    cap: usize,
+    slots: Vec<Slot>,
+    labels: Vec<String>,
+    index: HashMap<String, usize>,
+    unbound: Vec<String>,
+}
+
+impl Compiler<'_> {
+    fn add(&mut self, key: String, label: String, slot: Slot) -> usize {
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        self.slots.push(slot);
+        self.labels.push(label);
+        self.index.insert(key, self.slots.len() - 1);
+        self.slots.len() - 1
+    }
+
+    fn plausible(&self, name: &str, raw: bool) -> (f64, f64) {
+        if raw {
+            return (f64::NEG_INFINITY, f64::INFINITY);
+        }
+        self.set
+            .plausible
+            .iter()
+            .find(|p| pattern_matches(&p.signal, name))
+            .map_or((f64::NEG_INFINITY, f64::INFINITY), |p| (p.min, p.max))
+    }
+
+    fn channels(&mut self, pattern: &str) -> Vec<usize> {
+        let chans: Vec<usize> =
+            (0..self.signals.len()).filter(|&i| pattern_matches(pattern, &self.signals[i])).collect();
+        if chans.is_empty() && !self.unbound.iter().any(|u| u == pattern) {
+            self.unbound.push(pattern.to_string());
+        }
+        chans
+    }
+
+    fn base(&mut self, signal: &str, across: Option<Across>, raw: bool) -> usize {
+        let key = format!("b|{signal}|{across:?}|{raw}");
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let chans = self.channels(signal);
+        let label = match across {
+            Some(a) if signal.ends_with('*') || chans.len() > 1 => {
+                format!("{}({signal}{})", across_name(a), if raw { ", raw" } else { "" })
+            }
+            _ => format!("{signal}{}", if raw { " (raw)" } else { "" }),
+        };
+        let slot = if chans.is_empty() {
+            Slot::Unbound
+        } else if chans.len() == 1 && !signal.ends_with('*') {
+            let (lo, hi) = self.plausible(signal, raw);
+            Slot::One { idx: chans[0], lo, hi }
+        } else {
+            let chans = chans
+                .iter()
+                .map(|&i| {
+                    let (lo, hi) = self.plausible(&self.signals[i], raw);
+                    (i, lo, hi)
+                })
+                .collect();
+            Slot::Across { chans, how: across.unwrap_or(Across::Max) }
+        };
+        self.add(key, label, slot)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn expr(
+        &mut self,
+        signal: &str,
+        across: Option<Across>,
+        minus: Option<&str>,
+        abs: bool,
+        raw: bool,
+        window: Option<&Window>,
+    ) -> usize {
+        let mut s = self.base(signal, across, raw);
+        if let Some(m) = minus {
+            let b = self.base(m, None, raw);
+            let label = if abs {
+                format!("|{} - {}|", self.labels[s], self.labels[b])
+            } else {
+                format!("{} - {}", self.labels[s], self.labels[b])
+            };
+            s = self.add(format!("d|{s}|{b}|{abs}"), label, Slot::Diff { a: s, b, abs });
+        } else if abs {
+            let label = format!("|{}|", self.labels[s]);
+            s = self.add(format!("a|{s}"), label, Slot::Abs { a: s });
+        }
+        if let Some(w) = window {
+            let label = match w.agg {
+                Aggregate::Rate if w.per_s != 1.0 => {
+                    format!("rate[{}s, per {}s]({})", w.seconds, w.per_s, self.labels[s])
+                }
+                agg => format!("{}[{}s]({})", agg_name(agg), w.seconds, self.labels[s]),
+            };
+            let key = format!("w|{s}|{:?}|{}|{}", w.agg, w.seconds.to_bits(), w.per_s.to_bits());
+            let state = Box::new(WindowState::new(w, self.cap));
+            s = self.add(key, label, Slot::Window { src: s, state });
+        }
+        s
+    }
+
+    fn missing(&mut self, signal: &str) -> usize {
+        let key = format!("m|{signal}");
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let chans = self.channels(signal);
+        let slot = if chans.is_empty() { Slot::Unbound } else { Slot::Missing { chans } };
+        self.add(key, format!("missing({signal})"), slot)
+    }
+
+    fn condition(
+        &mut self,
+        rule: &str,
+        c: &Condition,
+        nodes: &mut Vec<Node>,
+        kids: &mut Vec<usize>,
+        leaves: &mut Vec<usize>,
+    ) -> Result<usize, RuleError> {
+        let set = self.set;
+        let leaf = |s: usize, leaves: &mut Vec<usize>| {
+            if !leaves.contains(&s) {
+                leaves.push(s);
+            }
+        };
+        let node = match c {
+            Condition::Above(cmp) | Condition::Below(cmp) => {
+                let slot = self.expr(
+                    &cmp.signal,
+                    cmp.across,
+                    cmp.minus.as_deref(),
+                    cmp.abs,
+                    cmp.raw,
+                    cmp.window.as_ref(),
+                );
+                leaf(slot, leaves);
+                let thr = set.resolve(rule, "threshold", &cmp.threshold)?;
+                let clear =
+                    cmp.clear.as_ref().map(|t| set.resolve(rule, "clear", t)).transpose()?.unwrap_or(thr);
+                if matches!(c, Condition::Above(_)) {
+                    Node::Above { slot, thr, clear, latched: false }
+                } else {
+                    Node::Below { slot, thr, clear, latched: false }
+                }
+            }
+            Condition::Outside(r) | Condition::Inside(r) => {
+                let slot =
+                    self.expr(&r.signal, r.across, r.minus.as_deref(), r.abs, r.raw, r.window.as_ref());
+                leaf(slot, leaves);
+                let lo = set.resolve(rule, "low", &r.low)?;
+                let hi = set.resolve(rule, "high", &r.high)?;
+                let clo = r
+                    .clear_low
+                    .as_ref()
+                    .map(|t| set.resolve(rule, "clear_low", t))
+                    .transpose()?
+                    .unwrap_or(lo);
+                let chi = r
+                    .clear_high
+                    .as_ref()
+                    .map(|t| set.resolve(rule, "clear_high", t))
+                    .transpose()?
+                    .unwrap_or(hi);
+                if matches!(c, Condition::Outside(_)) {
+                    Node::Outside { slot, lo, hi, clo, chi, latched: false }
+                } else {
+                    Node::Inside { slot, lo, hi, clo, chi, latched: false }
+                }
+            }
+            Condition::Missing(m) => {
+                let slot = self.missing(&m.signal);
+                leaf(slot, leaves);
+                Node::Missing { slot }
+            }
+            Condition::All(cs) | Condition::Any(cs) => {
+                let mut ids = Vec::with_capacity(cs.len());
+                for sub in cs {
+                    ids.push(self.condition(rule, sub, nodes, kids, leaves)?);
+                }
+                let start = kids.len();
+                kids.extend(ids);
+                if matches!(c, Condition::All(_)) {
+                    Node::All { start, len: cs.len() }
+                } else {
+                    Node::Any { start, len: cs.len() }
+                }
+            }
+            Condition::Not(sub) => {
+                let child = self.condition(rule, sub, nodes, kids, leaves)?;
+                Node::Not { child }
+            }
+        };
+        nodes.push(node);
+        Ok(nodes.len() - 1)
+    }
+}
+
+fn across_name(a: Across) -> &'static str {
+    match a {
+        Across::Max => "max",
+        Across::Min => "min",
+        Across::Mean => "mean",
+        Across::Spread => "spread",
+    }
+}
+
+fn agg_name(a: Aggregate) -> &'static str {
+    match a {
+        Aggregate::Mean => "mean",
+        Aggregate::Min => "min",
+        Aggregate::Max => "max",
+        Aggregate::Range => "range",
+        Aggregate::Rate => "rate",
+    }
+}
+
+/// `true` when `x` lies in `[lo, hi]` (false for `NaN`).
+#[inline]
+fn within(x: f64, lo: f64, hi: f64) -> bool {
+    x >= lo && x <= hi
+}
+
+impl AlertEngine {
+    /// Compiles `rules` against the stream's `signals`.
+    ///
+    /// # Errors
+    /// [`RuleError::Params`] for invalid `params`; the validation errors of [`RuleSet::validate`] (a rule set
+    /// built by hand is validated again here).
+    pub fn new(
+        rules: &RuleSet,
+        signals: &[String],
+        params: impl ParamGuard<Checked = EngineValidParams>,
+    ) -> Result<Self, RuleError> {
+        let params = params.check()?;
+        rules.validate()?;
+        let mut c = Compiler {
+            set: rules,
+            signals,
+            cap: params.max_window_samples,
+            slots: Vec::new(),
+            labels: Vec::new(),
+            index: HashMap::new(),
+            unbound: Vec::new(),
+        };
+        let mut rts = Vec::new();
+        let mut keys: Vec<KeyRt> = Vec::new();
+        for r in
+            rules.rules.iter().filter(|r| r.enabled && r.scope.matches(params.battery_id(), params.tags()))
+        {
+            rts.push(compile_rule(&mut c, r, &mut keys)?);
+        }
+        let vals = vec![f64::NAN; c.slots.len()];
+        let mut engine = AlertEngine {
+            signals: signals.to_vec(),
+            unbound: c.unbound,
+            slots: c.slots,
+            labels: c.labels,
+            vals,
+            rules: rts,
+            keys,
+            params,
+            last_t: f64::NAN,
+            next_alert_id: 1,
+            stats: EngineStats::default(),
+            initial: None,
+        };
+        engine.initial = Some(Box::new(engine.clone()));
+        Ok(engine)
+    }
+
+    /// An engine whose signals are the columns of `log` (see [`log_signals`]).
+    ///
+    /// # Errors
+    /// As [`AlertEngine::new`].
+    pub fn for_log(
+        rules: &RuleSet,
+        log: &BatteryLog,
+        params: impl ParamGuard<Checked = EngineValidParams>,
+    ) -> Result<Self, RuleError> {
+        AlertEngine::new(rules, &log_signals(log), params)
+    }
+
+    /// The signals a sample carries, in order.
+    pub fn signals(&self) -> &[String] {
+        &self.signals
+    }
+
+    /// Position of a signal in a sample.
+    pub fn signal_index(&self, name: &str) -> Option<usize> {
+        self.signals.iter().position(|s| s == name)
+    }
+
+    /// Signals or patterns named by the rules that the stream does not carry (their conditions are unknown).
+    pub fn unbound_signals(&self) -> &[String] {
+        &self.unbound
+    }
+
+    /// Ids of the rules in force (enabled and in scope), in evaluation order.
+    pub fn rule_ids(&self) -> Vec<&str> {
+        self.rules.iter().map(|r| r.id.as_str()).collect()
+    }
+
+    /// What the engine did with its input so far.
+    pub fn stats(&self) -> EngineStats {
+        self.stats
+    }
+
+    /// Window entries currently held (the engine's only per-sample memory).
+    pub fn buffered_samples(&self) -> usize {
+        self.slots
+            .iter()
+            .map(|s| match s {
+                Slot::Window { state, .. } => state.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Dedup keys of the alerts currently raised.
+    pub fn active_keys(&self) -> Vec<&str> {
+        self.keys.iter().filter(|k| k.active > 0).map(|k| k.name.as_str()).collect()
+    }
+
+    /// Back to the state right after construction (same rules, empty history, alert numbers from 1).
+    pub fn reset(&mut self) {
+        if let Some(init) = self.initial.take() {
+            *self = (*init).clone();
+            self.initial = Some(init);
+        }
+    }
+
+    /// Feeds one sample and returns the events it causes, in rule order.
+    pub fn push(&mut self, sample: &Sample<'_>) -> Vec<AlertEvent> {
+        let mut out = Vec::new();
+        self.push_into(sample, &mut out);
+        out
+    }
+
+    /// As [`AlertEngine::push`], appending to `out` (no allocation when nothing happens).
+    pub fn push_into(&mut self, sample: &Sample<'_>, out: &mut Vec<AlertEvent>) {
+        let t = sample.t_s;
+        if !t.is_finite() {
+            self.stats.invalid_time += 1;
+            return;
+        }
+        if !self.last_t.is_nan() {
+            if t == self.last_t {
+                self.stats.duplicates += 1;
+                return;
+            }
+            if t < self.last_t {
+                self.stats.out_of_order += 1;
+                return;
+            }
+            if t - self.last_t > self.params.max_gap_s {
+                self.stats.gaps += 1;
+                self.restart_after_gap(t);
+            }
+        }
+        self.last_t = t;
+        self.stats.samples += 1;
+        self.compute_slots(t, sample.values);
+        for ri in 0..self.rules.len() {
+            let c = self.eval_rule(ri);
+            self.step_rule(ri, t, c, out);
+        }
+    }
+
+    /// Batch evaluation of a whole log: exactly the events of pushing its rows, in order, into this engine.
+    /// Columns are matched to the engine's signals by name (see [`log_signals`]); a signal the log lacks
+    /// reads as `NaN`.
+    pub fn evaluate(&mut self, log: &BatteryLog) -> Vec<AlertEvent> {
+        let cols = log_columns(log);
+        let map: Vec<Option<&[f64]>> =
+            self.signals.iter().map(|s| cols.iter().find(|(n, _)| n == s).map(|(_, v)| v.as_ref())).collect();
+        let mut row = vec![f64::NAN; self.signals.len()];
+        let mut out = Vec::new();
+        for (i, &t) in log.time_s.iter().enumerate() {
+            for (r, col) in row.iter_mut().zip(&map) {
+                *r = col.and_then(|c| c.get(i).copied()).unwrap_or(f64::NAN);
+            }
+            self.push_into(&Sample { t_s: t, values: &row }, &mut out);
+        }
+        out
+    }
+
+    fn restart_after_gap(&mut self, t: f64) {
+        for s in &mut self.slots {
+            if let Slot::Window { state, .. } = s {
+                state.reset();
+            }
+        }
+        for r in &mut self.rules {
+            for n in &mut r.nodes {
+                match n {
+                    Node::Above { latched, .. }
+                    | Node::Below { latched, .. }
+                    | Node::Outside { latched, .. }
+                    | Node::Inside { latched, .. } => *latched = false,
+                    _ => {}
+                }
+            }
+            match r.phase {
+                Phase::Pending => {
+                    r.phase = Phase::Idle;
+                    r.blocked = false;
+                }
+                Phase::Clearing => r.since = t,
+                Phase::Idle | Phase::Active => {}
+            }
+        }
+    }
+
+    fn compute_slots(&mut self, t: f64, values: &[f64]) {
+        let nan = f64::NAN;
+        let read = |i: usize| values.get(i).copied().unwrap_or(nan);
+        for i in 0..self.slots.len() {
+            let v = match &mut self.slots[i] {
+                Slot::Unbound => nan,
+                Slot::One { idx, lo, hi } => {
+                    let x = read(*idx);
+                    if within(x, *lo, *hi) {
+                        x
+                    } else {
+                        nan
+                    }
+                }
+                Slot::Across { chans, how } => {
+                    let (mut mx, mut mn, mut sum, mut n) = (f64::NEG_INFINITY, f64::INFINITY, 0.0, 0usize);
+                    for &(idx, lo, hi) in chans.iter() {
+                        let x = read(idx);
+                        if within(x, lo, hi) {
+                            mx = mx.max(x);
+                            mn = mn.min(x);
+                            sum += x;
+                            n += 1;
+                        }
+                    }
+                    if n == 0 {
+                        nan
+                    } else {
+                        match how {
+                            Across::Max => mx,
+                            Across::Min => mn,
+                            Across::Mean => sum / n as f64,
+                            Across::Spread => mx - mn,
+                        }
+                    }
+                }
+                Slot::Missing { chans } => {
+                    if chans.iter().any(|&i| read(i).is_nan()) {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                }
+                Slot::Diff { a, b, abs } => {
+                    let d = self.vals[*a] - self.vals[*b];
+                    if *abs {
+                        d.abs()
+                    } else {
+                        d
+                    }
+                }
+                Slot::Abs { a } => self.vals[*a].abs(),
+                Slot::Window { src, state } => {
+                    let x = self.vals[*src];
+                    state.update(t, x, &mut self.stats.window_evictions)
+                }
+            };
+            self.vals[i] = v;
+        }
+    }
+
+    fn eval_rule(&mut self, ri: usize) -> Tri {
+        let vals = &self.vals;
+        let r = &mut self.rules[ri];
+        for n in 0..r.nodes.len() {
+            let res = match &mut r.nodes[n] {
+                Node::Above { slot, thr, clear, latched } => {
+                    let x = vals[*slot];
+                    if x.is_nan() {
+                        Tri::U
+                    } else {
+                        *latched = if *latched { x > *clear } else { x > *thr };
+                        if *latched {
+                            Tri::T
+                        } else {
+                            Tri::F
+                        }
+                    }
+                }
+                Node::Below { slot, thr, clear, latched } => {
+                    let x = vals[*slot];
+                    if x.is_nan() {
+                        Tri::U
+                    } else {
+                        *latched = if *latched { x < *clear } else { x < *thr };
+                        if *latched {
+                            Tri::T
+                        } else {
+                            Tri::F
+                        }
+                    }
+                }
+                Node::Outside { slot, lo, hi, clo, chi, latched } => {
+                    let x = vals[*slot];
+                    if x.is_nan() {
+                        Tri::U
+                    } else {
+                        *latched = if *latched { x < *clo || x > *chi } else { x < *lo || x > *hi };
+                        if *latched {
+                            Tri::T
+                        } else {
+                            Tri::F
+                        }
+                    }
+                }
+                Node::Inside { slot, lo, hi, clo, chi, latched } => {
+                    let x = vals[*slot];
+                    if x.is_nan() {
+                        Tri::U
+                    } else {
+                        *latched = if *latched { within(x, *clo, *chi) } else { within(x, *lo, *hi) };
+                        if *latched {
+                            Tri::T
+                        } else {
+                            Tri::F
+                        }
+                    }
+                }
+                Node::Missing { slot } => {
+                    let x = vals[*slot];
+                    if x.is_nan() {
+                        Tri::U
+                    } else if x > 0.5 {
+                        Tri::T
+                    } else {
+                        Tri::F
+                    }
+                }
+                Node::All { start, len } => {
+                    let mut acc = Tri::T;
+                    for &k in &r.kids[*start..*start + *len] {
+                        match r.res[k] {
+                            Tri::F => acc = Tri::F,
+                            Tri::U if acc == Tri::T => acc = Tri::U,
+                            _ => {}
+                        }
+                    }
+                    acc
+                }
+                Node::Any { start, len } => {
+                    let mut acc = Tri::F;
+                    for &k in &r.kids[*start..*start + *len] {
+                        match r.res[k] {
+                            Tri::T => acc = Tri::T,
+                            Tri::U if acc == Tri::F => acc = Tri::U,
+                            _ => {}
+                        }
+                    }
+                    acc
+                }
+                Node::Not { child } => match r.res[*child] {
+                    Tri::T => Tri::F,
+                    Tri::F => Tri::T,
+                    Tri::U => Tri::U,
+                },
+            };
+            r.res[n] = res;
+        }
+        r.res.last().copied().unwrap_or(Tri::U)
+    }
+
+    fn step_rule(&mut self, ri: usize, t: f64, c: Tri, out: &mut Vec<AlertEvent>) {
+        let phase = self.rules[ri].phase;
+        match (phase, c) {
+            (Phase::Idle, Tri::T) => {
+                let r = &mut self.rules[ri];
+                r.phase = Phase::Pending;
+                r.since = t;
+                r.onset = t;
+                r.blocked = false;
+            }
+            (Phase::Pending, Tri::F) => {
+                let r = &mut self.rules[ri];
+                r.phase = Phase::Idle;
+                if r.blocked {
+                    r.blocked = false;
+                    self.keys[r.key].suppressed += 1;
+                }
+            }
+            (Phase::Active, Tri::F) => {
+                let r = &mut self.rules[ri];
+                r.phase = Phase::Clearing;
+                r.since = t;
+            }
+            (Phase::Clearing, Tri::T) => self.rules[ri].phase = Phase::Active,
+            _ => {}
+        }
+        let r = &self.rules[ri];
+        match (r.phase, c) {
+            (Phase::Pending, Tri::T) if t - r.since >= r.for_s => self.try_raise(ri, t, out),
+            (Phase::Clearing, Tri::F) if t - r.since >= r.clear_for_s => self.release(ri, t, out),
+            (Phase::Active, _) if r.esc_next < r.escalate.len() => self.escalate_by_time(ri, t, out),
+            _ => {}
+        }
+    }
+
+    fn event(&self, ri: usize, kind: AlertEventKind, t: f64) -> AlertEvent {
+        let r = &self.rules[ri];
+        let k = &self.keys[r.key];
+        AlertEvent {
+            kind,
+            alert_id: k.alert_id,
+            t_s: t,
+            onset_t_s: k.onset,
+            rule_id: r.id.clone(),
+            dedup_key: k.name.clone(),
+            severity: k.severity,
+            category: r.category,
+            battery_id: self.params.battery_id.clone(),
+            values: r
+                .leaf_slots
+                .iter()
+                .map(|&s| {
+                    let v = self.vals[s];
+                    TriggerValue {
+                        name: self.labels[s].clone(),
+                        value: if v.is_nan() { None } else { Some(v) },
+                    }
+                })
+                .collect(),
+            suppressed_episodes: if kind == AlertEventKind::Raised { k.suppressed } else { 0 },
+        }
+    }
+
+    fn try_raise(&mut self, ri: usize, t: f64, out: &mut Vec<AlertEvent>) {
+        let (ki, sev, onset, cat) = {
+            let r = &self.rules[ri];
+            (r.key, r.severity, r.onset, r.category)
+        };
+        let key = &mut self.keys[ki];
+        if key.active > 0 {
+            key.active += 1;
+            let escalates = sev > key.severity;
+            if escalates {
+                key.severity = sev;
+            }
+            self.activate(ri, t);
+            if escalates {
+                out.push(self.event(ri, AlertEventKind::Escalated, t));
+            }
+            return;
+        }
+        if t < key.cleared_t + key.cooldown_s {
+            self.rules[ri].blocked = true;
+            return;
+        }
+        key.active = 1;
+        key.alert_id = self.next_alert_id;
+        self.next_alert_id += 1;
+        key.severity = sev;
+        key.category = cat;
+        key.onset = onset;
+        self.activate(ri, t);
+        out.push(self.event(ri, AlertEventKind::Raised, t));
+        self.keys[ki].suppressed = 0;
+        // A rule raised at its onset may already be past its first escalation step (for_s ≥ after_s).
+        if !self.rules[ri].escalate.is_empty() {
+            self.escalate_by_time(ri, t, out);
+        }
+    }
+
+    fn activate(&mut self, ri: usize, t: f64) {
+        let r = &mut self.rules[ri];
+        r.phase = Phase::Active;
+        r.raised_at = t;
+        r.esc_next = 0;
+        r.blocked = false;
+    }
+
+    fn release(&mut self, ri: usize, t: f64, out: &mut Vec<AlertEvent>) {
+        let ki = self.rules[ri].key;
+        self.rules[ri].phase = Phase::Idle;
+        let key = &mut self.keys[ki];
+        key.active = key.active.saturating_sub(1);
+        if key.active == 0 {
+            key.cleared_t = t;
+            out.push(self.event(ri, AlertEventKind::Cleared, t));
+        }
+    }
+
+    fn escalate_by_time(&mut self, ri: usize, t: f64, out: &mut Vec<AlertEvent>) {
+        loop {
+            let r = &self.rules[ri];
+            let Some(&(after, to)) = r.escalate.get(r.esc_next) else { return };
+            if t - r.raised_at < after {
+                return;
+            }
+            self.rules[ri].esc_next += 1;
+            let key = &mut self.keys[self.rules[ri].key];
+            if to > key.severity {
+                key.severity = to;
+                out.push(self.event(ri, AlertEventKind::Escalated, t));
+            }
+        }
+    }
+}
+
+fn compile_rule(c: &mut Compiler<'_>, r: &Rule, keys: &mut Vec<KeyRt>) -> Result<RuleRt, RuleError> {
+    let mut nodes = Vec::new();
+    let mut kids = Vec::new();
+    let mut leaves = Vec::new();
+    c.condition(&r.id, &r.when, &mut nodes, &mut kids, &mut leaves)?;
+    let key_name = r.key();
+    let key = match keys.iter().position(|k| k.name == key_name) {
+        Some(i) => {
+            keys[i].cooldown_s = keys[i].cooldown_s.max(r.cooldown_s);
+            i
+        }
+        None => {
+            keys.push(KeyRt {
+                name: key_name.to_string(),
+                active: 0,
+                alert_id: 0,
+                severity: r.severity,
+                category: r.category,
+                onset: f64::NAN,
+                cleared_t: f64::NEG_INFINITY,
+                cooldown_s: r.cooldown_s,
+                suppressed: 0,
+            });
+            keys.len() - 1
+        }
+    };
+    let n = nodes.len();
+    Ok(RuleRt {
+        id: r.id.clone(),
+        category: r.category,
+        severity: r.severity,
+        key,
+        for_s: r.for_s,
+        clear_for_s: r.clear_for_s,
+        escalate: r.escalate.iter().map(|e| (e.after_s, e.to)).collect(),
+        nodes,
+        kids,
+        res: vec![Tri::U; n],
+        leaf_slots: leaves,
+        phase: Phase::Idle,
+        since: f64::NAN,
+        onset: f64::NAN,
+        raised_at: f64::NAN,
+        esc_next: 0,
+        blocked: false,
+    })
+}
+
+/// The columns of a log as named signals: `voltage_v`, `current_a`, `temperature_c:<name>` per temperature
+/// channel, `charge_capacity_ah`, `discharge_capacity_ah`, `charge_energy_wh`, `discharge_energy_wh`,
+/// `cycle_index`, `step_index`, then every extra channel under its own name (model and twin outputs travel
+/// as extra channels: `soc`, `soh`, `anomaly_score`, `rul_cycles`, `twin_voltage_v`, `fault_proba:<class>`,
+/// `cell_v:<n>`, …). Only columns present in the log are listed.
+pub fn log_signals(log: &BatteryLog) -> Vec<String> {
+    log_columns(log).into_iter().map(|(n, _)| n).collect()
+}
+
+fn log_columns(log: &BatteryLog) -> Vec<(String, Cow<'_, [f64]>)> {
+    let mut out: Vec<(String, Cow<'_, [f64]>)> = Vec::new();
+    for (name, c) in [("voltage_v", &log.voltage_v), ("current_a", &log.current_a)] {
+        if let Some(v) = c {
+            out.push((name.to_string(), Cow::Borrowed(v.as_slice())));
+        }
+    }
+    for ch in &log.temperatures_c {
+        out.push((format!("temperature_c:{}", ch.name), Cow::Borrowed(ch.values.as_slice())));
+    }
+    for (name, c) in [
+        ("charge_capacity_ah", &log.charge_capacity_ah),
+        ("discharge_capacity_ah", &log.discharge_capacity_ah),
+        ("charge_energy_wh", &log.charge_energy_wh),
+        ("discharge_energy_wh", &log.discharge_energy_wh),
+    ] {
+        if let Some(v) = c {
+            out.push((name.to_string(), Cow::Borrowed(v.as_slice())));
+        }
+    }
+    for (name, c) in [("cycle_index", &log.cycle_index), ("step_index", &log.step_index)] {
+        if let Some(v) = c {
+            out.push((
+                name.to_string(),
+                Cow::Owned(v.iter().map(|x| x.map_or(f64::NAN, f64::from)).collect()),
+            ));
+        }
+    }
+    for ch in &log.extra {
+        if !out.iter().any(|(n, _)| *n == ch.name) {
+            out.push((ch.name.clone(), Cow::Borrowed(ch.values.as_slice())));
+        }
+    }
+    out
+}
+
+/// Batch evaluation: builds an engine for `log` and returns every event of its rows.
+///
+/// # Errors
+/// As [`AlertEngine::new`].
+///
+/// # Examples
+/// ```
+/// use battsentinel_core::alerts::{evaluate, EngineParams, RuleSet, AlertEventKind};
+/// use battsentinel_core::BatteryLog;
+/// let rules = RuleSet::from_toml_str(r#"
+/// [[rule]]
+/// id = "under_voltage"
+/// severity = "critical"
+/// when = { below = { signal = "voltage_v", threshold = 2.5 } }
+/// "#).unwrap();
+/// let mut log = BatteryLog::with_time(vec![0.0, 1.0, 2.0, 3.0]);
+/// log.voltage_v = Some(vec![3.0, 2.6, 2.4, 3.2]);
+/// let events = evaluate(&rules, &log, EngineParams::default()).unwrap();
+/// assert_eq!(events.iter().map(|e| (e.kind, e.t_s)).collect::<Vec<_>>(),
+///            vec![(AlertEventKind::Raised, 2.0), (AlertEventKind::Cleared, 3.0)]);
+/// ```
+pub fn evaluate(
+    rules: &RuleSet,
+    log: &BatteryLog,
+    params: impl ParamGuard<Checked = EngineValidParams>,
+) -> Result<Vec<AlertEvent>, RuleError> {
+    let mut engine = AlertEngine::for_log(rules, log, params)?;
+    Ok(engine.evaluate(log))
+}
