@@ -1,6 +1,8 @@
 //! Twin benchmarks: the PyBaMM 1C experiments (batch), `Simulator::step` throughput, a 100-cell pack hour.
 //! `benches/compare_twin.sh` runs PyBaMM on the same experiments in the same run and prints the ratios.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented public functions
+
 use battsentinel_core::twin::{
     simulate, CellParams, InitialState, Input, Pack, PackParams, Protocol, Simulator,
 };
