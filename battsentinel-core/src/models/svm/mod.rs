@@ -147,7 +147,7 @@ impl ParamGuard for SvmParams {
         match p.kernel {
             SvmKernel::Rbf { gamma } => crate::params::positive("kernel.gamma", gamma)?,
             SvmKernel::Polynomial { coef0, degree } => {
-                if !coef0.is_finite() || !(degree.is_finite() && degree >= 1.0) {
+                if !(coef0.is_finite() && degree.is_finite() && degree >= 1.0) {
                     return Err(ParamError::invalid(
                         "kernel",
                         p.kernel,
