@@ -16,6 +16,8 @@ struct Cli {
 enum Command {
     /// Print the library version and enabled features.
     Version,
+    /// Train and apply fault models (forest, SVM, isolation forest, MLP) on CSV tables.
+    Models(cli::models::ModelsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -24,5 +26,6 @@ fn main() -> anyhow::Result<()> {
             println!("battsentinel {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Models(args) => cli::models::run(args),
     }
 }
