@@ -143,6 +143,8 @@ mod baselines {
     use linfa::prelude::{Fit, Predict};
     use rand::Rng as _;
 
+    /// Baseline forests with `MODELS_BASELINE_TREES` trees (default 10: they are slow); fit times are scaled
+    /// linearly to 100 trees for the ratio.
     pub fn run(
         xtr: &Array2<f64>,
         ytr: &Array1<usize>,
@@ -150,6 +152,10 @@ mod baselines {
         yte: &Array1<usize>,
         sk_fit_s: f64,
     ) -> Result<()> {
+        let n_trees: usize =
+            std::env::var("MODELS_BASELINE_TREES").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+        let scale = 100.0 / n_trees as f64;
+        println!("baselines with {n_trees} trees (fit time scaled x{scale} to 100 trees):");
         use smartcore::ensemble::random_forest_classifier::{
             RandomForestClassifier as ScRf, RandomForestClassifierParameters,
         };
@@ -160,10 +166,10 @@ mod baselines {
         };
         let (xtr_d, xte_d) = (dm(xtr)?, dm(xte)?);
         let ytr_i: Vec<i64> = ytr.iter().map(|&v| v as i64).collect();
-        let params = RandomForestClassifierParameters::default().with_n_trees(100).with_seed(42);
+        let params = RandomForestClassifierParameters::default().with_n_trees(n_trees as u16).with_seed(42);
         let t0 = Instant::now();
         let sc = ScRf::fit(&xtr_d, &ytr_i, params).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let sc_s = t0.elapsed().as_secs_f64();
+        let sc_s = t0.elapsed().as_secs_f64() * scale;
         let pred: Vec<i64> = sc.predict(&xte_d).map_err(|e| anyhow::anyhow!("{e}"))?;
         let acc = pred.iter().zip(yte).filter(|(p, t)| **p == **t as i64).count() as f64 / yte.len() as f64;
         println!(
@@ -178,7 +184,7 @@ mod baselines {
         let mut rng = battsentinel_core::rng::seeded(42);
         let n = xtr.nrows();
         let mut trees = Vec::new();
-        for _ in 0..100 {
+        for _ in 0..n_trees {
             let idx: Vec<usize> = (0..n).map(|_| rng.gen_range(0..n)).collect();
             let ds = linfa::DatasetBase::new(
                 xtr.select(ndarray::Axis(0), &idx),
@@ -186,7 +192,7 @@ mod baselines {
             );
             trees.push(linfa_trees::DecisionTree::params().fit(&ds)?);
         }
-        let li_s = t0.elapsed().as_secs_f64();
+        let li_s = t0.elapsed().as_secs_f64() * scale;
         let mut votes = Array2::<usize>::zeros((xte.nrows(), 16));
         for t in &trees {
             let p: Array1<usize> = t.predict(xte);
