@@ -2,6 +2,9 @@
 //! MLP fit, SVM fit, over input sizes, on seeded make_classification-like data. The sklearn comparison with
 //! ratios is `benches/compare_models.sh`.
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use battsentinel_core::models::forest::{RandomForestClassifier, RandomForestParams};
 use battsentinel_core::models::iforest::{IsolationForest, IsolationForestParams};
 use battsentinel_core::models::mlp::{MlpParams, MlpRegressor};
