@@ -18,6 +18,8 @@ enum Command {
     Version,
     /// Equivalent-circuit digital twin: simulate protocols.
     Twin(cli::twin::TwinArgs),
+    /// Train and apply fault models (forest, SVM, isolation forest, MLP) on CSV tables.
+    Models(cli::models::ModelsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -27,5 +29,6 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Twin(args) => cli::twin::run(args),
+        Command::Models(args) => cli::models::run(args),
     }
 }

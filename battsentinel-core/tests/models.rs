@@ -262,9 +262,15 @@ fn typed_errors() {
     ));
     assert!(matches!(IsolationForest::load_json(&json), Err(ModelError::WrongKind { .. })));
     assert_eq!(RandomForestClassifier::load_json("{nope").unwrap_err().code(), "invalid_model_file");
-    let corrupt = json.replacen("\"children_left\":[1", "\"children_left\":[0", 1);
-    assert_ne!(corrupt, json);
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["model"]["trees"][0]["feature"][0] = serde_json::json!(99);
+    let corrupt = value.to_string();
     assert_eq!(RandomForestClassifier::load_json(&corrupt).unwrap_err().code(), "corrupt_model_file");
+    value["model"]["trees"][0]["threshold"] = serde_json::json!([]);
+    assert_eq!(
+        RandomForestClassifier::load_json(&value.to_string()).unwrap_err().code(),
+        "invalid_model_file"
+    );
     assert_eq!(battsentinel_core::models::model_kind(&json).unwrap(), "random_forest_classifier");
 }
 

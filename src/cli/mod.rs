@@ -1,3 +1,4 @@
 //! One file per area's subcommand; each exports an `Args` struct and a `run` function.
 
 pub mod twin;
+pub mod models;

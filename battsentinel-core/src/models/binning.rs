@@ -10,8 +10,23 @@ pub(crate) struct Binned {
     pub codes: Vec<Vec<u8>>,
 }
 
-/// Midpoint of `a < b`, never equal to `b` (so `a <= mid < b`).
+/// A split point between data values `a < b`: the decimal with the fewest digits in `[mid, b)` if one is
+/// close to the midpoint, else the midpoint (short thresholds keep model files small; `a <= t < b` always).
 fn midpoint(a: f64, b: f64) -> f64 {
+    let mid = midpoint_exact(a, b);
+    let mut scale = 1.0f64;
+    for _ in 0..17 {
+        let t = (mid * scale).ceil() / scale;
+        if t >= mid && t < b && t.is_finite() {
+            return t;
+        }
+        scale *= 10.0;
+    }
+    mid
+}
+
+/// Midpoint of `a < b`, never equal to `b` (so `a <= mid < b`).
+fn midpoint_exact(a: f64, b: f64) -> f64 {
     let m = a + (b - a) / 2.0;
     if m >= b || m < a {
         a

@@ -19,7 +19,7 @@ pub const LEAF_THRESHOLD: f64 = -2.0;
 
 /// One fitted decision tree (owned storage; read it through [`Tree::view`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "TreeFile", into = "TreeFile")]
 pub struct Tree {
     n_outputs: usize,
     children_left: Vec<i32>,
@@ -30,8 +30,99 @@ pub struct Tree {
     leaf_value: Vec<f64>,
     n_node_samples: Vec<u32>,
     weighted_n_node_samples: Vec<f64>,
-    #[serde(skip)]
     value: Vec<f64>,
+}
+
+/// Compact file form of a [`Tree`]: only what cannot be derived. Nodes are in depth-first order, so an
+/// internal node's left child is the next node; `feature`/`threshold` are listed for internal nodes only and
+/// counts/values for leaves only (internal counts are the sums of their children, internal values the
+/// cover-weighted means).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TreeFile {
+    n_outputs: usize,
+    children_right: Vec<i32>,
+    feature: Vec<i32>,
+    threshold: Vec<f64>,
+    leaf_value: Vec<f64>,
+    leaf_n_node_samples: Vec<u32>,
+    leaf_weighted_n_node_samples: Vec<f64>,
+}
+
+impl From<Tree> for TreeFile {
+    fn from(t: Tree) -> TreeFile {
+        let internal: Vec<usize> =
+            (0..t.children_left.len()).filter(|&i| t.children_left[i] != LEAF).collect();
+        let leaves: Vec<usize> = (0..t.children_left.len()).filter(|&i| t.children_left[i] == LEAF).collect();
+        TreeFile {
+            n_outputs: t.n_outputs,
+            feature: internal.iter().map(|&i| t.feature[i]).collect(),
+            threshold: internal.iter().map(|&i| t.threshold[i]).collect(),
+            leaf_n_node_samples: leaves.iter().map(|&i| t.n_node_samples[i]).collect(),
+            leaf_weighted_n_node_samples: leaves.iter().map(|&i| t.weighted_n_node_samples[i]).collect(),
+            children_right: t.children_right,
+            leaf_value: t.leaf_value,
+        }
+    }
+}
+
+impl TryFrom<TreeFile> for Tree {
+    type Error = ModelError;
+
+    fn try_from(f: TreeFile) -> Result<Tree, ModelError> {
+        let n = f.children_right.len();
+        let n_leaves = f.children_right.iter().filter(|&&r| r == LEAF).count();
+        if f.feature.len() != n - n_leaves
+            || f.threshold.len() != n - n_leaves
+            || f.leaf_n_node_samples.len() != n_leaves
+            || f.leaf_weighted_n_node_samples.len() != n_leaves
+        {
+            return Err(ModelError::Corrupt {
+                reason: "compact tree arrays of inconsistent length".to_string(),
+            });
+        }
+        let mut t = Tree {
+            n_outputs: f.n_outputs,
+            children_left: Vec::with_capacity(n),
+            children_right: f.children_right,
+            feature: Vec::with_capacity(n),
+            threshold: Vec::with_capacity(n),
+            leaf_value: f.leaf_value,
+            n_node_samples: vec![0; n],
+            weighted_n_node_samples: vec![0.0; n],
+            value: Vec::new(),
+        };
+        let (mut ki, mut kl) = (0, 0);
+        for i in 0..n {
+            if t.children_right[i] == LEAF {
+                t.children_left.push(LEAF);
+                t.feature.push(LEAF);
+                t.threshold.push(LEAF_THRESHOLD);
+                t.n_node_samples[i] = f.leaf_n_node_samples[kl];
+                t.weighted_n_node_samples[i] = f.leaf_weighted_n_node_samples[kl];
+                kl += 1;
+            } else {
+                t.children_left.push(i as i32 + 1);
+                t.feature.push(f.feature[ki]);
+                t.threshold.push(f.threshold[ki]);
+                ki += 1;
+            }
+        }
+        for i in (0..n).rev() {
+            let (l, r) = (t.children_left[i], t.children_right[i]);
+            if l != LEAF {
+                if r <= i as i32 + 1 || r as usize >= n {
+                    return Err(ModelError::Corrupt {
+                        reason: format!("node {i}: right child {r} out of order"),
+                    });
+                }
+                let (l, r) = (l as usize, r as usize);
+                t.n_node_samples[i] = t.n_node_samples[l].saturating_add(t.n_node_samples[r]);
+                t.weighted_n_node_samples[i] = t.weighted_n_node_samples[l] + t.weighted_n_node_samples[r];
+            }
+        }
+        Ok(t)
+    }
 }
 
 /// Read-only view of one tree, with the array layout of scikit-learn's `tree_` (and of the tree JSON in
@@ -581,7 +672,15 @@ pub(crate) fn grow(
             tree.leaf_value.extend_from_slice(v);
         }
     }
-    // internal values are stored derived (as after loading), so fitted and reloaded trees are bit-identical
+    // internal covers and values are stored derived (as after loading), so fitted and reloaded trees are
+    // bit-identical
+    for i in (0..tree.children_left.len()).rev() {
+        if tree.children_left[i] != LEAF {
+            let (l, r) = (tree.children_left[i] as usize, tree.children_right[i] as usize);
+            tree.weighted_n_node_samples[i] =
+                tree.weighted_n_node_samples[l] + tree.weighted_n_node_samples[r];
+        }
+    }
     tree.derive_values();
     tree
 }

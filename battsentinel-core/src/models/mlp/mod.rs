@@ -278,13 +278,13 @@ fn train(
     p: &MlpValidParams,
     xs: &[f64],
     t: &[f64],
-    n: usize,
     output: Output,
     rng: &mut rng::Rng,
     mut score: impl FnMut(&Net) -> f64,
 ) -> usize {
     let n_layers = net.layers.len();
     let d = net.layers[n_layers - 1].n_out;
+    let n = t.len() / d;
     let nin = net.layers[0].n_in;
     let batch = p.batch_size.unwrap_or(200).min(n).max(1);
     let mut mw: Vec<Vec<f64>> = net.layers.iter().map(|l| vec![0.0; l.w.len()]).collect();
@@ -543,7 +543,7 @@ impl MlpRegressor {
         let xv = gather(&xs_all, nf, &val_rows);
         let tv: Vec<f64> = val_rows.iter().map(|&r| (y[r] - y_mean) / y_scale).collect();
         let nv = val_rows.len();
-        let n_epochs = train(&mut net, p, &xs, &t, train_rows.len(), Output::Identity, &mut rng, |net| {
+        let n_epochs = train(&mut net, p, &xs, &t, Output::Identity, &mut rng, |net| {
             let mut acts = net.forward(xv.clone(), nv, Output::Identity);
             let pred = acts.pop().unwrap_or_default();
             r2_slices(&tv, &pred)
@@ -631,7 +631,7 @@ impl MlpClassifier {
         let xv = gather(&xs_all, nf, &val_rows);
         let val_labels: Vec<usize> = val_rows.iter().map(|&r| enc[r]).collect();
         let nv = val_rows.len();
-        let n_epochs = train(&mut net, p, &xs, &t, train_rows.len(), Output::Softmax, &mut rng, |net| {
+        let n_epochs = train(&mut net, p, &xs, &t, Output::Softmax, &mut rng, |net| {
             let mut acts = net.forward(xv.clone(), nv, Output::Softmax);
             let pr = acts.pop().unwrap_or_default();
             let hits = pr.chunks_exact(k).zip(&val_labels).filter(|(row, &l)| argmax(row) == l).count();
