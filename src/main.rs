@@ -16,6 +16,9 @@ struct Cli {
 enum Command {
     /// Print the library version and enabled features.
     Version,
+    /// Run the REST server (configuration from the environment / `.env`).
+    #[cfg(feature = "server")]
+    Serve(cli::server::ServerArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -24,5 +27,7 @@ fn main() -> anyhow::Result<()> {
             println!("battsentinel {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        #[cfg(feature = "server")]
+        Command::Serve(args) => cli::server::run(args),
     }
 }

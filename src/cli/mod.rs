@@ -1,1 +1,3 @@
 //! One file per area's subcommand; each exports an `Args` struct and a `run` function.
+#[cfg(feature = "server")]
+pub mod server;
