@@ -20,6 +20,9 @@ enum Command {
     Twin(cli::twin::TwinArgs),
     /// Train and apply fault models (forest, SVM, isolation forest, MLP) on CSV tables.
     Models(cli::models::ModelsArgs),
+    /// Run the REST server (configuration from the environment / `.env`).
+    #[cfg(feature = "server")]
+    Serve(cli::server::ServerArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,5 +33,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Twin(args) => cli::twin::run(args),
         Command::Models(args) => cli::models::run(args),
+        #[cfg(feature = "server")]
+        Command::Serve(args) => cli::server::run(args),
     }
 }

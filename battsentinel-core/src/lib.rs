@@ -21,6 +21,8 @@ pub mod models;
 pub mod params;
 pub mod prelude;
 pub mod rng;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod thermal;
 pub mod twin;
 

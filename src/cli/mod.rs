@@ -2,3 +2,5 @@
 
 pub mod twin;
 pub mod models;
+#[cfg(feature = "server")]
+pub mod server;

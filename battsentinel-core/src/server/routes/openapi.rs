@@ -1,0 +1,51 @@
+//! `GET /api/openapi.json`: the OpenAPI 3.1 document of every route, generated from the handlers.
+
+use super::{admin, alerts, auth, batteries, data, health};
+use crate::server::error::ErrorBody;
+use crate::server::state::AppState;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "BattSentinel API", description = "Battery analytics REST API: accounts, batteries, data, alerts."),
+    paths(
+        health::health,
+        auth::register, auth::login, auth::logout, auth::me,
+        batteries::list, batteries::create, batteries::get_one, batteries::update, batteries::delete,
+        data::upload, data::read,
+        alerts::list, alerts::create, alerts::mark_read,
+        admin::list_users, admin::set_role,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth),
+)]
+pub(crate) struct ApiDoc;
+
+/// The OpenAPI document.
+pub(crate) fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(document())
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(openapi_json))
+}

@@ -1,0 +1,383 @@
+//! Sample storage: one upload = one transaction of multi-row `INSERT … ON CONFLICT DO NOTHING` statements
+//! (prepared once per connection and reused for every full chunk), and range reads with optional
+//! bucket-mean downsampling computed while streaming, in bounded memory.
+
+use super::auth::hex;
+use super::error::ApiError;
+use super::state::{now_ms, Db};
+use crate::data::{BatteryLog, QualityReport};
+use futures_util::TryStreamExt;
+use sha2::{Digest, Sha256};
+use sqlx::{AssertSqlSafe, Row};
+
+/// Stored channels besides time, in column order. The last two are integers.
+pub(crate) const CHANNELS: [&str; 7] = [
+    "voltage_v",
+    "current_a",
+    "temperature_c",
+    "charge_capacity_ah",
+    "discharge_capacity_ah",
+    "cycle_index",
+    "step_index",
+];
+const FLOAT_CHANNELS: usize = 5;
+
+/// Rows ready for the database, in columns.
+#[derive(Debug, Default)]
+pub(crate) struct Rows {
+    /// Absolute time (s): `time_s` plus the log's start time (Unix seconds) when it has one.
+    pub t_s: Vec<f64>,
+    /// The five float channels; `None` where missing.
+    pub floats: [Vec<Option<f64>>; FLOAT_CHANNELS],
+    /// Cycle and step index.
+    pub ints: [Vec<Option<i64>>; 2],
+    /// Seconds added to `time_s`.
+    pub offset_s: f64,
+}
+
+impl Rows {
+    pub(crate) fn len(&self) -> usize {
+        self.t_s.len()
+    }
+
+    /// SHA-256 over the rows, so the same data uploaded again (in any file format) is recognised.
+    pub(crate) fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        for i in 0..self.len() {
+            h.update(self.t_s[i].to_bits().to_le_bytes());
+            for col in &self.floats {
+                h.update(col[i].map_or(u64::MAX, f64::to_bits).to_le_bytes());
+            }
+            for col in &self.ints {
+                h.update(col[i].map_or(i64::MIN, |v| v).to_le_bytes());
+            }
+        }
+        hex(&h.finalize())
+    }
+}
+
+/// Columns of a log as stored rows. The first temperature channel is stored; other temperature and extra
+/// channels are not (they stay in the source file).
+///
+/// # Errors
+/// 422 when the columns have different lengths, the log is empty, or a time is not finite.
+pub(crate) fn rows_from_log(log: &BatteryLog) -> Result<Rows, ApiError> {
+    log.validate().map_err(|e| ApiError::invalid(e.column.clone(), e.to_string()))?;
+    if log.is_empty() {
+        return Err(ApiError::invalid("samples", "no samples"));
+    }
+    if let Some(i) = log.time_s.iter().position(|t| !t.is_finite()) {
+        return Err(ApiError::invalid(format!("samples[{i}].time_s"), "must be a finite number"));
+    }
+    let offset_s = log.start_time.map_or(0.0, |t| t.and_utc().timestamp_millis() as f64 / 1000.0);
+    let fl = |c: Option<&[f64]>| -> Vec<Option<f64>> {
+        match c {
+            Some(v) => v.iter().map(|x| x.is_finite().then_some(*x)).collect(),
+            None => vec![None; log.len()],
+        }
+    };
+    let int = |c: &Option<Vec<Option<u32>>>| -> Vec<Option<i64>> {
+        match c {
+            Some(v) => v.iter().map(|x| x.map(i64::from)).collect(),
+            None => vec![None; log.len()],
+        }
+    };
+    Ok(Rows {
+        t_s: log.time_s.iter().map(|t| t + offset_s).collect(),
+        floats: [
+            fl(log.voltage_v.as_deref()),
+            fl(log.current_a.as_deref()),
+            fl(log.temperature_c()),
+            fl(log.charge_capacity_ah.as_deref()),
+            fl(log.discharge_capacity_ah.as_deref()),
+        ],
+        ints: [int(&log.cycle_index), int(&log.step_index)],
+        offset_s,
+    })
+}
+
+/// What an upload did.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    pub upload_id: i64,
+    pub rows_inserted: u64,
+}
+
+/// Rows per INSERT statement: 10 parameters a row stays under SQLite's 32 766 and PostgreSQL's 65 535.
+const CHUNK_ROWS: usize = 3000;
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::with_capacity(64 * rows + 200);
+    sql.push_str(
+        "INSERT INTO samples (battery_id, upload_id, t_s, voltage_v, current_a, temperature_c, \
+         charge_capacity_ah, discharge_capacity_ah, cycle_index, step_index) VALUES ",
+    );
+    for r in 0..rows {
+        let b = r * 10;
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 1..=10 {
+            if c > 1 {
+                sql.push(',');
+            }
+            sql.push('$');
+            sql.push_str(&(b + c).to_string());
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (battery_id, t_s) DO NOTHING");
+    sql
+}
+
+/// Stores an upload in one transaction: the `uploads` row (unique per battery and content digest) and every
+/// sample. Samples whose time already exists for the battery are skipped and counted as duplicates.
+///
+/// # Errors
+/// 409 `duplicate_upload` when the same rows were uploaded before (nothing written); 500 on database errors
+/// (the transaction is rolled back, nothing written).
+pub(crate) async fn store(
+    db: &Db,
+    battery_id: i64,
+    rows: &Rows,
+    source_name: Option<&str>,
+    format: &str,
+    quality: &QualityReport,
+) -> Result<Stored, ApiError> {
+    let digest = rows.digest();
+    let quality_json = serde_json::to_string(quality)
+        .map_err(|e| ApiError::Internal { detail: format!("quality json: {e}") })?;
+    let mut tx = db.pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO uploads (battery_id, content_sha256, source_name, format, rows_read, rows_kept, \
+         rows_inserted, quality_json, created_ms) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) RETURNING id",
+    )
+    .bind(battery_id)
+    .bind(&digest)
+    .bind(source_name)
+    .bind(format)
+    .bind(i64::try_from(quality.rows_read).unwrap_or(i64::MAX))
+    .bind(i64::try_from(quality.rows_kept).unwrap_or(i64::MAX))
+    .bind(quality_json)
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await;
+    let upload_id: i64 = match inserted {
+        Ok(row) => row.try_get("id")?,
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            tx.rollback().await?;
+            let earlier: i64 =
+                sqlx::query("SELECT id FROM uploads WHERE battery_id = $1 AND content_sha256 = $2")
+                    .bind(battery_id)
+                    .bind(&digest)
+                    .fetch_one(&db.pool)
+                    .await?
+                    .try_get("id")?;
+            return Err(ApiError::Conflict {
+                code: "duplicate_upload",
+                message: format!("the same samples were already uploaded (upload {earlier})"),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let full_sql = insert_sql(CHUNK_ROWS);
+    let mut rows_inserted = 0u64;
+    let mut start = 0;
+    while start < rows.len() {
+        let end = (start + CHUNK_ROWS).min(rows.len());
+        let sql = if end - start == CHUNK_ROWS { full_sql.clone() } else { insert_sql(end - start) };
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for i in start..end {
+            q = q.bind(battery_id).bind(upload_id).bind(rows.t_s[i]);
+            for col in &rows.floats {
+                q = q.bind(col[i]);
+            }
+            for col in &rows.ints {
+                q = q.bind(col[i]);
+            }
+        }
+        rows_inserted += q.execute(&mut *tx).await?.rows_affected();
+        start = end;
+    }
+    sqlx::query("UPDATE uploads SET rows_inserted = $1 WHERE id = $2")
+        .bind(i64::try_from(rows_inserted).unwrap_or(i64::MAX))
+        .bind(upload_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Stored { upload_id, rows_inserted })
+}
+
+/// A read request after validation.
+#[derive(Debug, Clone)]
+pub(crate) struct Range {
+    pub from_s: Option<f64>,
+    pub to_s: Option<f64>,
+    pub after_s: Option<f64>,
+    /// Indices into [`CHANNELS`].
+    pub channels: Vec<usize>,
+}
+
+/// Samples in columns, as read back.
+#[derive(Debug, Default)]
+pub(crate) struct Series {
+    pub t_s: Vec<f64>,
+    pub values: Vec<Vec<Option<f64>>>,
+}
+
+fn select_sql(range: &Range, tail: &str) -> (String, Vec<f64>) {
+    let cols: Vec<&str> = range.channels.iter().map(|&c| CHANNELS[c]).collect();
+    let mut sql = format!(
+        "SELECT t_s{}{} FROM samples WHERE battery_id = $1",
+        if cols.is_empty() { "" } else { ", " },
+        cols.join(", ")
+    );
+    let mut binds = Vec::new();
+    for (op, v) in [(">=", range.from_s), ("<=", range.to_s), (">", range.after_s)] {
+        if let Some(v) = v {
+            binds.push(v);
+            sql.push_str(&format!(" AND t_s {op} ${}", binds.len() + 1));
+        }
+    }
+    sql.push_str(tail);
+    (sql, binds)
+}
+
+fn value(row: &sqlx::any::AnyRow, k: usize, channel: usize) -> Result<Option<f64>, sqlx::Error> {
+    if channel < FLOAT_CHANNELS {
+        row.try_get::<Option<f64>, _>(k)
+    } else {
+        Ok(row.try_get::<Option<i64>, _>(k)?.map(|v| v as f64))
+    }
+}
+
+/// Up to `limit` samples in time order (and whether more follow).
+pub(crate) async fn read_page(
+    db: &Db,
+    battery_id: i64,
+    range: &Range,
+    limit: u32,
+) -> Result<(Series, bool), ApiError> {
+    let (sql, binds) = select_sql(range, &format!(" ORDER BY t_s LIMIT {}", u64::from(limit) + 1));
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(battery_id);
+    for b in binds {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(&db.pool).await?;
+    let more = rows.len() > limit as usize;
+    let mut out = Series { t_s: Vec::new(), values: vec![Vec::new(); range.channels.len()] };
+    for row in rows.iter().take(limit as usize) {
+        out.t_s.push(row.try_get(0)?);
+        for (k, &c) in range.channels.iter().enumerate() {
+            out.values[k].push(value(row, k + 1, c)?);
+        }
+    }
+    Ok((out, more))
+}
+
+/// At most `max_points` points over `[from, to]`: the range is cut into `max_points` equal time buckets and
+/// each non-empty bucket gives the mean time and the mean of each float channel (missing values ignored);
+/// the integer channels (cycle and step index) take the bucket's last value. Memory is O(`max_points`).
+pub(crate) async fn read_downsampled(
+    db: &Db,
+    battery_id: i64,
+    range: &Range,
+    max_points: u32,
+) -> Result<Series, ApiError> {
+    let n = max_points as usize;
+    let (lo, hi) = match (range.from_s, range.to_s) {
+        (Some(a), Some(b)) => (a, b),
+        _ => {
+            let (sql, binds) = select_sql(&Range { channels: vec![], ..range.clone() }, "");
+            let sql = sql.replacen("SELECT t_s", "SELECT MIN(t_s) AS lo, MAX(t_s) AS hi", 1);
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(battery_id);
+            for b in binds {
+                q = q.bind(b);
+            }
+            let row = q.fetch_one(&db.pool).await?;
+            match (row.try_get::<Option<f64>, _>("lo")?, row.try_get::<Option<f64>, _>("hi")?) {
+                (Some(a), Some(b)) => (range.from_s.unwrap_or(a), range.to_s.unwrap_or(b)),
+                _ => return Ok(Series { t_s: vec![], values: vec![vec![]; range.channels.len()] }),
+            }
+        }
+    };
+    let width = (hi - lo) / n as f64;
+    let nc = range.channels.len();
+    let mut count = vec![0u32; n];
+    let mut t_sum = vec![0.0f64; n];
+    let mut sums = vec![0.0f64; n * nc];
+    let mut counts = vec![0u32; n * nc];
+    let mut last = vec![None::<f64>; n * nc];
+    let (sql, binds) = select_sql(range, " ORDER BY t_s");
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(battery_id);
+    for b in binds {
+        q = q.bind(b);
+    }
+    let mut stream = q.fetch(&db.pool);
+    while let Some(row) = stream.try_next().await? {
+        let t: f64 = row.try_get(0)?;
+        let b = if width > 0.0 { (((t - lo) / width) as usize).min(n - 1) } else { 0 };
+        count[b] += 1;
+        t_sum[b] += t;
+        for (k, &c) in range.channels.iter().enumerate() {
+            if let Some(v) = value(&row, k + 1, c)? {
+                sums[b * nc + k] += v;
+                counts[b * nc + k] += 1;
+                last[b * nc + k] = Some(v);
+            }
+        }
+    }
+    let mut out = Series { t_s: Vec::new(), values: vec![Vec::new(); nc] };
+    for b in (0..n).filter(|&b| count[b] > 0) {
+        out.t_s.push(t_sum[b] / f64::from(count[b]));
+        for (k, &c) in range.channels.iter().enumerate() {
+            let i = b * nc + k;
+            let v = if c < FLOAT_CHANNELS {
+                (counts[i] > 0).then(|| sums[i] / f64::from(counts[i]))
+            } else {
+                last[i]
+            };
+            out.values[k].push(v);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_sql_numbers_parameters() {
+        let s = insert_sql(2);
+        assert!(s.contains("($1,$2,$3,$4,$5,$6,$7,$8,$9,$10),($11,"));
+        assert!(
+            s.ends_with("($11,$12,$13,$14,$15,$16,$17,$18,$19,$20) ON CONFLICT (battery_id, t_s) DO NOTHING")
+        );
+    }
+
+    #[test]
+    fn rows_from_log_offsets_by_start_time_and_maps_nan_to_missing() {
+        let mut log = BatteryLog::with_time(vec![0.0, 1.0]);
+        log.voltage_v = Some(vec![4.0, f64::NAN]);
+        log.start_time = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+        let r = rows_from_log(&log).unwrap();
+        assert_eq!(r.t_s, vec![1_577_836_800.0, 1_577_836_801.0]);
+        assert_eq!(r.floats[0], vec![Some(4.0), None]);
+        assert_eq!(r.floats[1], vec![None, None]);
+        let mut bad = BatteryLog::with_time(vec![0.0, f64::INFINITY]);
+        bad.voltage_v = Some(vec![1.0, 1.0]);
+        assert!(rows_from_log(&bad).is_err());
+        assert!(rows_from_log(&BatteryLog::default()).is_err());
+    }
+
+    #[test]
+    fn digest_depends_on_every_value() {
+        let mut log = BatteryLog::with_time(vec![0.0, 1.0]);
+        log.current_a = Some(vec![1.0, 2.0]);
+        let a = rows_from_log(&log).unwrap().digest();
+        log.current_a = Some(vec![1.0, 2.5]);
+        assert_ne!(a, rows_from_log(&log).unwrap().digest());
+    }
+}
