@@ -14,12 +14,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Battery data files: `inspect`, `convert`.
+    #[command(flatten)]
+    Io(cli::io::IoCommand),
     /// Print the library version and enabled features.
     Version,
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Io(cmd) => cli::io::run(cmd),
         Command::Version => {
             println!("battsentinel {}", env!("CARGO_PKG_VERSION"));
             Ok(())
