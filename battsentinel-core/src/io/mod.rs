@@ -214,6 +214,7 @@ pub fn read_summary_path(
 }
 
 /// Key/value pairs of an Arbin `_Metadata.csv` (header row, then one row of values).
+#[cfg(feature = "fs")]
 fn arbin_metadata(bytes: &[u8]) -> Vec<(String, String)> {
     let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
     let mut rows = rdr.records().filter_map(Result::ok);
