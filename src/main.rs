@@ -14,6 +14,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Battery data files: `inspect`, `convert`.
+    #[command(flatten)]
+    Io(cli::io::IoCommand),
     /// Print the library version and enabled features.
     Version,
     /// Equivalent-circuit digital twin: simulate protocols.
@@ -27,6 +30,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Io(cmd) => cli::io::run(cmd),
         Command::Version => {
             println!("battsentinel {}", env!("CARGO_PKG_VERSION"));
             Ok(())

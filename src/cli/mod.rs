@@ -4,3 +4,4 @@ pub mod twin;
 pub mod models;
 #[cfg(feature = "server")]
 pub mod server;
+pub mod io;

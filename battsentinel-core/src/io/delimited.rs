@@ -239,7 +239,9 @@ pub(crate) fn plan_layout(
         let start = first_data(0);
         let rows: Vec<Vec<String>> = (start..t.len()).map(split).collect();
         lay.decimal_comma = sniff_decimal_comma(t, lay.delimiter);
-        match find_header(&rows, lay.decimal_comma) {
+        let header_only = rows.len() == 1
+            && find_header(&[rows[0].clone(), vec![String::from("0"); rows[0].len()]], false) == Some(0);
+        match find_header(&rows, lay.decimal_comma).or(header_only.then_some(0)) {
             Some(h) => {
                 lay.header_line = Some(start + h);
                 if h > 0 {
@@ -262,6 +264,21 @@ pub(crate) fn plan_layout(
         lay.data_line = h + 1;
     } else if let Some(sy) = synthetic {
         lay.headers = sy;
+    }
+    if format == Format::BattSentinelCsv {
+        // Headers are channel names (`extra:<name> [unit]`): map them exactly.
+        for h in &lay.headers {
+            let channel = match (h.rfind(" ["), h.ends_with(']')) {
+                (Some(i), true) => &h[..i],
+                _ => h.as_str(),
+            };
+            lay.overrides.push(MappingOverride::new(h, channel, None));
+        }
+        if let Some(t) =
+            t.iter().take_while(|l| l.starts_with('#')).find_map(|l| l.strip_prefix("# start_time:"))
+        {
+            lay.info.insert("start_time".into(), t.trim().to_string());
+        }
     }
     if !lay.decimal_comma {
         lay.decimal_comma = sniff_decimal_comma(&t[lay.data_line.min(t.len())..], lay.delimiter);
@@ -399,5 +416,9 @@ pub(crate) fn read_log<R: Read>(
     if lay.decimal_comma {
         meta.info.insert("decimal_separator".into(), ",".into());
     }
-    b.finish(format, opts, meta)
+    let mut log = b.finish(format, opts, meta)?;
+    if format == Format::BattSentinelCsv && log.start_time.is_none() {
+        log.start_time = log.meta.info.get("start_time").and_then(|t| text::parse_datetime(t.as_bytes()));
+    }
+    Ok(log)
 }

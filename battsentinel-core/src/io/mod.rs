@@ -92,7 +92,8 @@ pub fn read_bytes(bytes: &[u8], opts: &ReadOptions) -> Result<BatteryLog, ParseE
 /// let data: &[u8] = b"Tiempo (min);Voltaje (V);Corriente (mA)\n0;3,70;-500\n1;3,72;-500\n";
 /// let log = read(data, &ReadOptions::default()).unwrap();
 /// assert_eq!(log.time_s, vec![0.0, 60.0]);
-/// assert_eq!(log.current_a.as_deref(), Some(&[0.5, 0.5][..])); // charging at −0.5 A would be negative
+/// // Voltage rises while the current is negative: already positive = discharge (this is a charge).
+/// assert_eq!(log.current_a.as_deref(), Some(&[-0.5, -0.5][..]));
 /// ```
 pub fn read<R: Read>(mut r: R, opts: &ReadOptions) -> Result<BatteryLog, ParseError> {
     let io_err = |source| ParseError::Io { file: opts.file_name.clone(), source };
@@ -214,6 +215,7 @@ pub fn read_summary_path(
 }
 
 /// Key/value pairs of an Arbin `_Metadata.csv` (header row, then one row of values).
+#[cfg(feature = "fs")]
 fn arbin_metadata(bytes: &[u8]) -> Vec<(String, String)> {
     let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
     let mut rows = rdr.records().filter_map(Result::ok);
