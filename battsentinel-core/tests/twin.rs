@@ -276,6 +276,17 @@ fn hppc_identification_on_the_nissan_leaf_cell() {
     assert!(fit.rmse_v <= 0.015, "whole-test RMSE {}", fit.rmse_v);
 }
 
+#[test]
+fn example_protocol_toml_runs() {
+    let p: Protocol = toml::from_str(include_str!("../../examples/twin_protocol.toml")).unwrap();
+    let tr = simulate(&CellParams::ecm_example().check().unwrap(), &p).unwrap();
+    assert_eq!(tr.end_reason, EndReason::Duration);
+    let reasons: Vec<EndReason> = tr.events.iter().map(|e| e.reason).collect();
+    assert_eq!(reasons, vec![EndReason::SocBelow, EndReason::VoltageAbove, EndReason::CurrentBelow]);
+    let json = serde_json::to_string(&p).unwrap();
+    assert_eq!(serde_json::from_str::<Protocol>(&json).unwrap(), p);
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
