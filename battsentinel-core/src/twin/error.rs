@@ -71,6 +71,12 @@ pub enum SimError {
         /// What is allowed.
         reason: &'static str,
     },
+    /// A log without a column the computation needs.
+    #[error("the log has no `{column}` column")]
+    MissingColumn {
+        /// The column.
+        column: &'static str,
+    },
     /// A pack or estimator input of the wrong length.
     #[error("`{field}` has {len} values, expected {expected}")]
     LengthMismatch {
@@ -95,6 +101,7 @@ impl SimError {
             SimError::NoSolution { .. } => "no_solution",
             SimError::InvalidProtocol { .. } => "invalid_protocol",
             SimError::LengthMismatch { .. } => "length_mismatch",
+            SimError::MissingColumn { .. } => "missing_column",
         }
     }
 }

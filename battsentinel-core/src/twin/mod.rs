@@ -18,6 +18,7 @@
 
 mod ekf;
 mod error;
+mod hppc;
 mod model;
 mod pack;
 mod params;
@@ -27,6 +28,7 @@ mod trace;
 
 pub use ekf::{Ekf, EkfParams, SocEstimate};
 pub use error::SimError;
+pub use hppc::{fit_hppc, HppcFit, HppcFitParams, HppcPoint};
 pub use model::{InitialState, Input, Output, Simulator, State, MAX_RC};
 pub use pack::{Pack, PackOutput, PackParams};
 pub use params::{CellParams, CellValidParams, EntropicCoefficient, OcvTable, Param3, ThermalParams};
