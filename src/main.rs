@@ -16,6 +16,8 @@ struct Cli {
 enum Command {
     /// Print the library version and enabled features.
     Version,
+    /// Explain a model's predictions: Kernel SHAP, exact TreeSHAP or LIME (JSON + SVG plots).
+    Explain(cli::explain::ExplainArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -24,5 +26,6 @@ fn main() -> anyhow::Result<()> {
             println!("battsentinel {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Explain(args) => cli::explain::run(args),
     }
 }
