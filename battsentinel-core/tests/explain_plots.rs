@@ -38,7 +38,9 @@ fn shap_plots_snapshot() {
     let force = plot::force_svg(&first, 0).unwrap();
     let bar = plot::bar_svg(&set, 0).unwrap();
     let swarm = plot::beeswarm_svg(&set, 0, 10).unwrap();
-    for (n, s) in [("waterfall.svg", &waterfall), ("force.svg", &force), ("bar.svg", &bar), ("beeswarm.svg", &swarm)] {
+    for (n, s) in
+        [("waterfall.svg", &waterfall), ("force.svg", &force), ("bar.svg", &bar), ("beeswarm.svg", &swarm)]
+    {
         assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
         write_artifact(n, s);
     }
@@ -55,10 +57,12 @@ fn lime_plot_snapshot() {
     let dir = case("J_lime_tabular_M8");
     let (names, train) = read_csv(&dir.join("training_data.csv"));
     let (_, x) = read_csv(&dir.join("instance.csv"));
-    let lime = LimeTabular::fit(train.view(), names, &LimeParams::default().num_samples(1000).seed(0)).unwrap();
+    let lime =
+        LimeTabular::fit(train.view(), names, &LimeParams::default().num_samples(1000).seed(0)).unwrap();
     let model = FnPredictor::new(1, |rows: ArrayView2<'_, f64>, mut out: ArrayViewMut2<'_, f64>| {
         for (z, mut o) in rows.rows().into_iter().zip(out.rows_mut()) {
-            o[0] = z[0] * z[1] + z[2].sin() + z[3].max(0.0) * z[4] + 0.5 * z[5].powi(2) - 0.3 * z[6] + (-z[7].powi(2)).exp();
+            o[0] = z[0] * z[1] + z[2].sin() + z[3].max(0.0) * z[4] + 0.5 * z[5].powi(2) - 0.3 * z[6]
+                + (-z[7].powi(2)).exp();
         }
     });
     let e = lime.explain(x.row(0), &model, &[0]).unwrap();
