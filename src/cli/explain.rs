@@ -104,7 +104,8 @@ fn read_csv(path: &Path) -> anyhow::Result<(Vec<String>, Array2<f64>)> {
         }
         rows += 1;
     }
-    Ok((header, Array2::from_shape_vec((rows, header.len()), vals)?))
+    let cols = header.len();
+    Ok((header, Array2::from_shape_vec((rows, cols), vals)?))
 }
 
 fn write_out(args: &ExplainArgs, json: String) -> anyhow::Result<()> {
