@@ -26,6 +26,8 @@ enum Command {
     /// Run the REST server (configuration from the environment / `.env`).
     #[cfg(feature = "server")]
     Serve(cli::server::ServerArgs),
+    /// Explain a model's predictions: Kernel SHAP, exact TreeSHAP or LIME (JSON + SVG plots).
+    Explain(cli::explain::ExplainArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,5 +41,6 @@ fn main() -> anyhow::Result<()> {
         Command::Models(args) => cli::models::run(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => cli::server::run(args),
+        Command::Explain(args) => cli::explain::run(args),
     }
 }

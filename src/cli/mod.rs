@@ -5,3 +5,4 @@ pub mod models;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod io;
+pub mod explain;

@@ -1,0 +1,198 @@
+//! `battsentinel explain`: Kernel SHAP, exact TreeSHAP or LIME for a model in the reference JSON format
+//! (linear, multinomial logistic, decision tree / forest), writing JSON and optional SVG plots.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use battsentinel_core::explain::{
+    plot, Background, ExplanationSet, KernelExplainer, KernelShapParams, LimeMode, LimeParams, LimeTabular,
+    Link, Predictor, ReferenceModel, TreeExplainer,
+};
+use ndarray::Array2;
+
+/// Explanation method.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Method {
+    /// Kernel SHAP (model-agnostic; exact for up to 11 varying features with the default budget).
+    Kernel,
+    /// Exact interventional TreeSHAP (tree models only).
+    Tree,
+    /// LIME tabular (the data file is the training data).
+    Lime,
+}
+
+/// Link function for Kernel SHAP.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum LinkArg {
+    /// Identity.
+    Identity,
+    /// Logit (for probabilities).
+    Logit,
+}
+
+/// Arguments of `battsentinel explain`.
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// Model in the reference JSON format (`type`: linear, multinomial_logistic, decision_tree_*, random_forest_*).
+    #[arg(long, alias = "model-json")]
+    pub model: PathBuf,
+    /// CSV with a header: background rows (SHAP) or training data (LIME).
+    #[arg(long, alias = "background")]
+    pub data: PathBuf,
+    /// CSV with a header: instances to explain.
+    #[arg(long)]
+    pub instances: PathBuf,
+    /// Method.
+    #[arg(long, value_enum, default_value = "kernel")]
+    pub method: Method,
+    /// Link (Kernel SHAP).
+    #[arg(long, value_enum, default_value = "identity")]
+    pub link: LinkArg,
+    /// Coalition budget (Kernel SHAP; default 2M + 2048).
+    #[arg(long)]
+    pub nsamples: Option<usize>,
+    /// Seed (Kernel SHAP sampled part, LIME neighbourhood).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Memory budget in MiB for Kernel SHAP batches.
+    #[arg(long, default_value_t = 256)]
+    pub memory_budget_mib: usize,
+    /// Summarise the background with k-means to this many weighted centres (Kernel SHAP).
+    #[arg(long)]
+    pub kmeans: Option<usize>,
+    /// LIME: number of features.
+    #[arg(long, default_value_t = 10)]
+    pub num_features: usize,
+    /// LIME: neighbourhood size.
+    #[arg(long, default_value_t = 5000)]
+    pub num_samples: usize,
+    /// Output index (class) to plot / explain with LIME.
+    #[arg(long, default_value_t = 0)]
+    pub output: usize,
+    /// JSON output file (stdout when absent).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Directory for SVG plots (waterfall/force of the first instance, bar and beeswarm; LIME bar).
+    #[arg(long)]
+    pub svg_dir: Option<PathBuf>,
+}
+
+fn read_csv(path: &Path) -> anyhow::Result<(Vec<String>, Array2<f64>)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<String> =
+        lines.next().context("empty CSV")?.split(',').map(|s| s.trim().to_string()).collect();
+    let mut vals = Vec::new();
+    let mut rows = 0;
+    for (i, line) in lines.enumerate() {
+        let fields: Vec<&str> = line.split(',').collect();
+        if fields.len() != header.len() {
+            bail!(
+                "{}: line {} has {} fields, header has {}",
+                path.display(),
+                i + 2,
+                fields.len(),
+                header.len()
+            );
+        }
+        for (c, f) in fields.iter().enumerate() {
+            let v: f64 = f
+                .trim()
+                .parse()
+                .with_context(|| format!("{}: line {} column {}", path.display(), i + 2, c + 1))?;
+            vals.push(v);
+        }
+        rows += 1;
+    }
+    let cols = header.len();
+    Ok((header, Array2::from_shape_vec((rows, cols), vals)?))
+}
+
+fn write_out(args: &ExplainArgs, json: String) -> anyhow::Result<()> {
+    match &args.out {
+        Some(p) => std::fs::write(p, json).with_context(|| format!("writing {}", p.display())),
+        None => {
+            println!("{json}");
+            Ok(())
+        }
+    }
+}
+
+fn write_svg(dir: &Path, name: &str, svg: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let p = dir.join(name);
+    std::fs::write(&p, svg).with_context(|| format!("writing {}", p.display()))
+}
+
+fn shap_plots(args: &ExplainArgs, set: &ExplanationSet) -> anyhow::Result<()> {
+    if let Some(dir) = &args.svg_dir {
+        if let Some(first) = set.get(0) {
+            write_svg(dir, "waterfall.svg", &plot::waterfall_svg(&first, args.output, 10)?)?;
+            write_svg(dir, "force.svg", &plot::force_svg(&first, args.output)?)?;
+        }
+        write_svg(dir, "bar.svg", &plot::bar_svg(set, args.output)?)?;
+        write_svg(dir, "beeswarm.svg", &plot::beeswarm_svg(set, args.output, 20)?)?;
+    }
+    Ok(())
+}
+
+/// Runs the subcommand.
+///
+/// # Errors
+/// Unreadable files, malformed CSV/JSON, shape mismatches and explainer errors.
+pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(&args.model).with_context(|| format!("reading {}", args.model.display()))?;
+    let (model, names) = ReferenceModel::from_json(&text)?;
+    let (_, data) = read_csv(&args.data)?;
+    let (_, xs) = read_csv(&args.instances)?;
+    match args.method {
+        Method::Kernel => {
+            let link = match args.link {
+                LinkArg::Identity => Link::Identity,
+                LinkArg::Logit => Link::Logit,
+            };
+            let params = KernelShapParams::default()
+                .link(link)
+                .nsamples(args.nsamples)
+                .seed(args.seed)
+                .memory_budget_bytes(args.memory_budget_mib.max(1) << 20);
+            let bg = match args.kmeans {
+                Some(k) => Background::kmeans(data.view(), k, 10, true, args.seed)?,
+                None => Background::new(data)?,
+            };
+            let ex = KernelExplainer::new(&model, bg, &params)?.with_feature_names(names)?;
+            let set = ex.explain_rows(xs.view())?;
+            shap_plots(&args, &set)?;
+            write_out(&args, serde_json::to_string_pretty(&set)?)
+        }
+        Method::Tree => {
+            let ReferenceModel::Trees(trees) = &model else { bail!("--method tree needs a tree model") };
+            let bg = Background::new(data)?;
+            let ex = TreeExplainer::new(trees, &bg)?.with_feature_names(names)?;
+            let set = ex.explain_rows(xs.view())?;
+            shap_plots(&args, &set)?;
+            write_out(&args, serde_json::to_string_pretty(&set)?)
+        }
+        Method::Lime => {
+            let mode = if model.n_outputs() > 1 { LimeMode::Classification } else { LimeMode::Regression };
+            let params = LimeParams::default()
+                .num_features(args.num_features)
+                .num_samples(args.num_samples)
+                .seed(args.seed)
+                .mode(mode);
+            let lime = LimeTabular::fit(data.view(), names, &params)?;
+            let mut out = Vec::new();
+            for i in 0..xs.nrows() {
+                let e = lime.explain(xs.row(i), &model, &[args.output])?;
+                if i == 0 {
+                    if let Some(dir) = &args.svg_dir {
+                        write_svg(dir, "lime.svg", &plot::lime_bar_svg(&e))?;
+                    }
+                }
+                out.push(e);
+            }
+            write_out(&args, serde_json::to_string_pretty(&out)?)
+        }
+    }
+}
