@@ -16,6 +16,8 @@ struct Cli {
 enum Command {
     /// Print the library version and enabled features.
     Version,
+    /// Per-cycle features (capacity, efficiency, DCIR, SOH) and incremental capacity of a file.
+    Features(cli::features::FeaturesArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -24,5 +26,6 @@ fn main() -> anyhow::Result<()> {
             println!("battsentinel {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Features(args) => cli::features::run(args),
     }
 }
