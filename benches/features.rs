@@ -3,6 +3,9 @@
 //! Run with: `cargo bench --bench features`; `benches/compare_features.sh` also times the numpy/scipy
 //! anchor of the dQ/dV pipeline on the same synthetic segment and prints the ratio.
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use battsentinel_core::features::{cycle_summary, dqdv, CycleFeatureParams, Direction, IcaParams};
 use battsentinel_core::BatteryLog;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
