@@ -28,6 +28,8 @@ enum Command {
     Serve(cli::server::ServerArgs),
     /// Explain a model's predictions: Kernel SHAP, exact TreeSHAP or LIME (JSON + SVG plots).
     Explain(cli::explain::ExplainArgs),
+    /// Per-cycle features (capacity, efficiency, DCIR, SOH) and incremental capacity of a file.
+    Features(cli::features::FeaturesArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,5 +44,6 @@ fn main() -> anyhow::Result<()> {
         #[cfg(feature = "server")]
         Command::Serve(args) => cli::server::run(args),
         Command::Explain(args) => cli::explain::run(args),
+        Command::Features(args) => cli::features::run(args),
     }
 }

@@ -6,3 +6,4 @@ pub mod models;
 pub mod server;
 pub mod io;
 pub mod explain;
+pub mod features;

@@ -352,7 +352,7 @@ where
     let mut run_max = pts[0].0;
     grid_q.push(pts[0].1);
     for j in 1..m {
-        let g = u0 + j as f64 * h;
+        let g = (u0 + j as f64 * h).min(umax); // rounding must not push the last level past the data
         while run_max < g {
             k += 1;
             if k >= pts.len() {
@@ -686,5 +686,52 @@ mod log_tests {
         let js = serde_json::to_string(&ic).unwrap();
         let back: IcaCurve = serde_json::from_str(&js).unwrap();
         assert_eq!(back.peaks.len(), ic.peaks.len());
+    }
+}
+
+#[cfg(test)]
+mod scipy_parity {
+    use super::*;
+
+    fn q_of_v(v: f64) -> f64 {
+        0.1 * (v - 3.0) + 0.8 / (1.0 + (-(v - 3.45) / 0.02).exp()) + 1.2 / (1.0 + (-(v - 3.9) / 0.025).exp())
+    }
+
+    /// Values printed by `benches/python/features_dqdv.py 10000` (numpy 2.4.6, scipy 1.17.1):
+    /// `savgol_filter(q, 21, 3, deriv=1, delta=0.001, mode="interp")` + `find_peaks(prominence=0.05·max)`.
+    #[test]
+    fn matches_scipy_savgol_and_find_peaks() {
+        let n = 10_000;
+        let (q0, q1) = (q_of_v(3.1), q_of_v(4.2));
+        let q: Vec<f64> = (0..n).map(|k| q0 + (q1 - q0) * k as f64 / (n - 1) as f64).collect();
+        let v: Vec<f64> = q
+            .iter()
+            .map(|&qq| {
+                let (mut lo, mut hi) = (2.5, 4.5);
+                for _ in 0..60 {
+                    let mid = 0.5 * (lo + hi);
+                    if q_of_v(mid) < qq {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                0.5 * (lo + hi)
+            })
+            .collect();
+        let p = IcaParams::default().voltage_step_v(0.001).sg_window(21);
+        let ic = dqdv(&v, &q, Direction::Charge, &p).unwrap();
+        assert_eq!(ic.voltage_v.len(), 1101);
+        let d500 = ic.dq_dv_ah_per_v[500];
+        assert!((d500 - 0.122400616365).abs() < 1e-10, "{d500}");
+        let pv: Vec<f64> = ic.peaks.iter().map(|p| p.voltage_v).collect();
+        let ph: Vec<f64> = ic.peaks.iter().map(|p| p.height_ah_per_v).collect();
+        assert_eq!(pv.len(), 2);
+        for (a, b) in pv.iter().zip([3.45, 3.9]) {
+            assert!((a - b).abs() < 5e-7, "{a} vs {b}");
+        }
+        for (a, b) in ph.iter().zip([10.098594, 12.0993]) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
     }
 }

@@ -93,7 +93,7 @@ fn for_windows(
 /// use battsentinel_core::features::{derivative, WindowAlign};
 /// let t = [0.0, 1.0, 1.5, 4.0, 10.0];
 /// let temp: Vec<f64> = t.iter().map(|t| 25.0 + 0.5 * t).collect(); // 0.5 K/s
-/// let d = derivative(&t, &temp, 5.0, WindowAlign::Trailing).unwrap();
+/// let d = derivative(&t, &temp, 10.0, WindowAlign::Trailing).unwrap();
 /// assert!(d[0].is_nan()); // one sample only
 /// assert!(d[1..].iter().all(|x| (x - 0.5).abs() < 1e-12));
 /// ```
