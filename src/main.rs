@@ -16,6 +16,8 @@ struct Cli {
 enum Command {
     /// Print the library version and enabled features.
     Version,
+    /// Decode and analyse a thermal image (radiometric FLIR JPEG or scaled/palette image).
+    Thermal(cli::thermal::ThermalArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -24,5 +26,6 @@ fn main() -> anyhow::Result<()> {
             println!("battsentinel {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Thermal(args) => cli::thermal::run(args),
     }
 }

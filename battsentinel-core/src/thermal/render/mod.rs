@@ -211,10 +211,21 @@ pub fn render_png(
                 }
             }
         }
+        // Rank labels beside each box, moved down while they would cover an earlier label.
+        let mut placed: Vec<(usize, usize, usize, usize)> = Vec::new();
         for hs in report.hotspots.iter().take(9) {
             let text = format!("#{}", hs.id + 1);
-            let x = (pad + hs.bbox.col_max * s + s + fs).min(cw - font::text_width(&text, fs));
-            let y = (pad + hs.bbox.row_min * s).min(ch - font::HEIGHT * fs);
+            let (tw, th) = (font::text_width(&text, fs), font::HEIGHT * fs + 2);
+            let x = (pad + hs.bbox.col_max * s + s + fs).min(cw - tw);
+            let mut y = pad + hs.bbox.row_min * s;
+            while placed
+                .iter()
+                .any(|&(px, py, pw, ph)| x < px + pw && px < x + tw && y < py + ph && py < y + th)
+            {
+                y += th;
+            }
+            let y = y.min(ch - th);
+            placed.push((x, y, tw, th));
             cv.label(&text, x, y, fs, HOTSPOT);
         }
     }
@@ -231,8 +242,9 @@ pub fn render_png(
     for k in 0..5 {
         let f = k as f64 / 4.0;
         let y = pad + ((1.0 - f) * (img_h - 1) as f64).round() as usize;
-        for x in 0..3 * fs {
-            cv.set(bx + bar_w + x, y, TEXT);
+        // Tick: a notch inside the bar's right edge (outside it would read as a minus sign).
+        for x in bar_w - 4 * fs..bar_w {
+            cv.set(bx + x, y, TEXT);
         }
         let ty = y.saturating_sub(font::HEIGHT * fs / 2).clamp(pad / 2, ch - font::HEIGHT * fs - 1);
         cv.text(&format_c(lo + f * (hi - lo)), bx + bar_w + 4 * fs, ty, fs, TEXT);
