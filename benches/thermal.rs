@@ -5,6 +5,9 @@
 //!
 //! Run with: cargo bench --bench thermal
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::path::PathBuf;
 

@@ -108,6 +108,7 @@ pub fn render_png(
     opts: &RenderOptions,
 ) -> Result<Vec<u8>, ThermalError> {
     let (w, h) = (img.width, img.height);
+    crate::thermal::flir::check_dimensions(w, h)?;
     if (report.width, report.height) != (w, h) || img.temperatures_c.len() != w * h {
         return Err(ThermalError::BadDimensions {
             width: w as u64,
@@ -158,6 +159,9 @@ pub fn render_png(
     if let Some(cells) = &report.cells {
         for cell in &cells.cells {
             let r = cell.rect;
+            if r.row_max >= h || r.col_max >= w || r.row_min > r.row_max || r.col_min > r.col_max {
+                continue;
+            }
             let (x0, y0) = (pad + r.col_min * s, pad + r.row_min * s);
             let (x1, y1) = (pad + (r.col_max + 1) * s - 1, pad + (r.row_max + 1) * s - 1);
             if cell.outlier {
@@ -171,7 +175,7 @@ pub fn render_png(
     if !report.hotspots.is_empty() {
         let map = find_hotspots(&img.temperatures_c, w, h, report.hotspot_threshold_c, 1, usize::MAX, 1);
         let mut wanted = vec![false; map.hotspot_labels.iter().copied().max().unwrap_or(0) as usize + 1];
-        for hs in &report.hotspots {
+        for hs in report.hotspots.iter().filter(|hs| hs.peak_at.row < h && hs.peak_at.col < w) {
             let l = map.labels[hs.peak_at.row * w + hs.peak_at.col] as usize;
             if l < wanted.len() {
                 wanted[l] = l != 0;
@@ -216,8 +220,8 @@ pub fn render_png(
         for hs in report.hotspots.iter().take(9) {
             let text = format!("#{}", hs.id + 1);
             let (tw, th) = (font::text_width(&text, fs), font::HEIGHT * fs + 2);
-            let x = (pad + hs.bbox.col_max * s + s + fs).min(cw - tw);
-            let mut y = pad + hs.bbox.row_min * s;
+            let x = (pad + hs.bbox.col_max.min(w - 1) * s + s + fs).min(cw - tw);
+            let mut y = pad + hs.bbox.row_min.min(h - 1) * s;
             while placed
                 .iter()
                 .any(|&(px, py, pw, ph)| x < px + pw && px < x + tw && y < py + ph && py < y + th)
