@@ -30,6 +30,8 @@ enum Command {
     Explain(cli::explain::ExplainArgs),
     /// Per-cycle features (capacity, efficiency, DCIR, SOH) and incremental capacity of a file.
     Features(cli::features::FeaturesArgs),
+    /// Decode and analyse a thermal image (radiometric FLIR JPEG or scaled/palette image).
+    Thermal(cli::thermal::ThermalArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,5 +47,6 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => cli::server::run(args),
         Command::Explain(args) => cli::explain::run(args),
         Command::Features(args) => cli::features::run(args),
+        Command::Thermal(args) => cli::thermal::run(args),
     }
 }

@@ -285,3 +285,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn annotated_png_of_e60() {
+    use battsentinel_core::thermal::{render_png, RenderOptions};
+    let img = read_thermal_bytes(&e60_bytes(), &ReadThermalOptions::default()).unwrap();
+    let report = analyze(&img, &ThermalAnalysisParams::new().grid(4, 6)).unwrap();
+    let png = render_png(&img, &report, &RenderOptions::default()).unwrap();
+    let out = image::load_from_memory(&png).unwrap().into_rgb8();
+    // Scale 2 (320 px → 640 px ≥ 480) plus margins and the scale bar.
+    assert!(out.width() > 640 && out.height() == 240 * 2 + 2 * 16);
+    // The hottest hotspot is outlined in cyan somewhere in the image.
+    assert!(out.pixels().any(|p| p.0 == [0, 255, 255]));
+    // The top of the scale bar is the hottest iron colour (near white), its bottom the coldest (black).
+    let bar_x = 16 + 640 + 16 + 4;
+    assert!(out.get_pixel(bar_x, 16 + 1).0.iter().all(|&v| v >= 245));
+    assert!(out.get_pixel(bar_x, 16 + 478).0.iter().all(|&v| v <= 5));
+    let bad = RenderOptions { min_c: Some(30.0), max_c: Some(20.0), ..Default::default() };
+    assert_eq!(render_png(&img, &report, &bad).unwrap_err().code(), "inconsistent_params");
+}

@@ -7,3 +7,4 @@ pub mod server;
 pub mod io;
 pub mod explain;
 pub mod features;
+pub mod thermal;

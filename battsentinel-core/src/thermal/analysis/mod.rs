@@ -265,7 +265,7 @@ pub struct ThermalReport {
 pub fn analyze(img: &ThermalImage, params: &ThermalAnalysisParams) -> Result<ThermalReport, ThermalError> {
     let p = params.check_ref()?;
     let (w, h, d) = (img.width, img.height, &img.temperatures_c);
-    if d.len() != w * h {
+    if w.checked_mul(h) != Some(d.len()) {
         return Err(ThermalError::BadDimensions {
             width: w as u64,
             height: h as u64,

@@ -206,7 +206,9 @@ fn decode_fff(fff: &[u8]) -> Result<FlirFrame, ThermalError> {
     let mut raw = None;
     let mut camera = None;
     for i in 0..n_entries as usize {
-        let entry = dir_offset + 32 * i;
+        let entry = dir_offset.saturating_add(32 * i);
+        // Bounds-check the whole entry first: the reads below then cannot overflow.
+        dir.slice(entry, 32)?;
         let kind = dir.u16(entry)?;
         if kind != RECORD_RAW && kind != RECORD_CAMERA_INFO {
             continue;

@@ -108,6 +108,7 @@ pub fn render_png(
     opts: &RenderOptions,
 ) -> Result<Vec<u8>, ThermalError> {
     let (w, h) = (img.width, img.height);
+    crate::thermal::flir::check_dimensions(w, h)?;
     if (report.width, report.height) != (w, h) || img.temperatures_c.len() != w * h {
         return Err(ThermalError::BadDimensions {
             width: w as u64,
@@ -158,6 +159,9 @@ pub fn render_png(
     if let Some(cells) = &report.cells {
         for cell in &cells.cells {
             let r = cell.rect;
+            if r.row_max >= h || r.col_max >= w || r.row_min > r.row_max || r.col_min > r.col_max {
+                continue;
+            }
             let (x0, y0) = (pad + r.col_min * s, pad + r.row_min * s);
             let (x1, y1) = (pad + (r.col_max + 1) * s - 1, pad + (r.row_max + 1) * s - 1);
             if cell.outlier {
@@ -171,7 +175,7 @@ pub fn render_png(
     if !report.hotspots.is_empty() {
         let map = find_hotspots(&img.temperatures_c, w, h, report.hotspot_threshold_c, 1, usize::MAX, 1);
         let mut wanted = vec![false; map.hotspot_labels.iter().copied().max().unwrap_or(0) as usize + 1];
-        for hs in &report.hotspots {
+        for hs in report.hotspots.iter().filter(|hs| hs.peak_at.row < h && hs.peak_at.col < w) {
             let l = map.labels[hs.peak_at.row * w + hs.peak_at.col] as usize;
             if l < wanted.len() {
                 wanted[l] = l != 0;
@@ -211,10 +215,21 @@ pub fn render_png(
                 }
             }
         }
+        // Rank labels beside each box, moved down while they would cover an earlier label.
+        let mut placed: Vec<(usize, usize, usize, usize)> = Vec::new();
         for hs in report.hotspots.iter().take(9) {
             let text = format!("#{}", hs.id + 1);
-            let x = (pad + hs.bbox.col_max * s + s + fs).min(cw - font::text_width(&text, fs));
-            let y = (pad + hs.bbox.row_min * s).min(ch - font::HEIGHT * fs);
+            let (tw, th) = (font::text_width(&text, fs), font::HEIGHT * fs + 2);
+            let x = (pad + hs.bbox.col_max.min(w - 1) * s + s + fs).min(cw - tw);
+            let mut y = pad + hs.bbox.row_min.min(h - 1) * s;
+            while placed
+                .iter()
+                .any(|&(px, py, pw, ph)| x < px + pw && px < x + tw && y < py + ph && py < y + th)
+            {
+                y += th;
+            }
+            let y = y.min(ch - th);
+            placed.push((x, y, tw, th));
             cv.label(&text, x, y, fs, HOTSPOT);
         }
     }
@@ -231,8 +246,9 @@ pub fn render_png(
     for k in 0..5 {
         let f = k as f64 / 4.0;
         let y = pad + ((1.0 - f) * (img_h - 1) as f64).round() as usize;
-        for x in 0..3 * fs {
-            cv.set(bx + bar_w + x, y, TEXT);
+        // Tick: a notch inside the bar's right edge (outside it would read as a minus sign).
+        for x in bar_w - 4 * fs..bar_w {
+            cv.set(bx + x, y, TEXT);
         }
         let ty = y.saturating_sub(font::HEIGHT * fs / 2).clamp(pad / 2, ch - font::HEIGHT * fs - 1);
         cv.text(&format_c(lo + f * (hi - lo)), bx + bar_w + 4 * fs, ty, fs, TEXT);
