@@ -16,6 +16,8 @@ struct Cli {
 enum Command {
     /// Print the library version and enabled features.
     Version,
+    /// Evaluate alert rules over a log, or check a rule file.
+    Alerts(cli::alerts::AlertsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -24,5 +26,6 @@ fn main() -> anyhow::Result<()> {
             println!("battsentinel {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Alerts(args) => cli::alerts::run(args),
     }
 }

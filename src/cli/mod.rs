@@ -1,1 +1,2 @@
 //! One file per area's subcommand; each exports an `Args` struct and a `run` function.
+pub mod alerts;
