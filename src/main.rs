@@ -18,6 +18,8 @@ enum Command {
     Version,
     /// Evaluate alert rules over a log, or check a rule file.
     Alerts(cli::alerts::AlertsArgs),
+    /// Equivalent-circuit digital twin: simulate protocols.
+    Twin(cli::twin::TwinArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -27,5 +29,6 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Alerts(args) => cli::alerts::run(args),
+        Command::Twin(args) => cli::twin::run(args),
     }
 }

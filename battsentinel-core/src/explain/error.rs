@@ -7,6 +7,83 @@ pub enum ExplainError {
     /// Invalid parameters.
     #[error(transparent)]
     Params(#[from] crate::params::ParamError),
+    /// An array does not have the expected number of columns (features) or rows.
+    #[error("shape mismatch in {what}: expected {expected}, got {got}")]
+    ShapeMismatch {
+        /// Which input is wrong (`"instance"`, `"background"`, `"model output"`, ...).
+        what: &'static str,
+        /// Expected size along the offending axis.
+        expected: usize,
+        /// Size found.
+        got: usize,
+    },
+    /// The background (or training data) has no rows.
+    #[error("{what} is empty")]
+    Empty {
+        /// Which input is empty.
+        what: &'static str,
+    },
+    /// A value that must be finite is NaN or infinite.
+    #[error("non-finite value in {what} at row {row}, column {column}")]
+    NonFinite {
+        /// Which input holds it.
+        what: &'static str,
+        /// Row index.
+        row: usize,
+        /// Column index.
+        column: usize,
+    },
+    /// The memory budget cannot hold even one coalition evaluated over the whole background.
+    #[error("memory budget of {budget_bytes} bytes is below the {needed_bytes} bytes one coalition needs")]
+    BudgetTooSmall {
+        /// Configured budget.
+        budget_bytes: usize,
+        /// Bytes needed for one coalition (background rows × (features + outputs) × 8).
+        needed_bytes: usize,
+    },
+    /// The logit link got a value outside [0, 1] (the model does not output probabilities).
+    #[error("logit link needs probabilities in [0, 1]; output {output} is {value}")]
+    LinkDomain {
+        /// Output index.
+        output: usize,
+        /// Offending value.
+        value: f64,
+    },
+    /// A tree in the imported or converted model is malformed.
+    #[error("invalid tree at node {node}: {reason}")]
+    InvalidTree {
+        /// Node index.
+        node: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A model description (JSON) could not be understood.
+    #[error("unsupported model description: {kind}")]
+    UnsupportedModel {
+        /// The `type` field found.
+        kind: String,
+    },
+    /// The model JSON could not be parsed.
+    #[error("invalid model JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A group of features references a column out of range or is empty.
+    #[error("feature group {group} is invalid (column {column} with {n_features} features)")]
+    InvalidGroup {
+        /// Group index.
+        group: usize,
+        /// Offending column (or `usize::MAX` for an empty group).
+        column: usize,
+        /// Number of feature columns.
+        n_features: usize,
+    },
+    /// The requested label/output does not exist.
+    #[error("output {output} out of range ({n_outputs} outputs)")]
+    OutputOutOfRange {
+        /// Requested output.
+        output: usize,
+        /// Number of outputs.
+        n_outputs: usize,
+    },
 }
 
 impl ExplainError {
@@ -14,6 +91,16 @@ impl ExplainError {
     pub fn code(&self) -> &'static str {
         match self {
             ExplainError::Params(e) => e.code(),
+            ExplainError::ShapeMismatch { .. } => "explain_shape_mismatch",
+            ExplainError::Empty { .. } => "explain_empty_input",
+            ExplainError::NonFinite { .. } => "explain_non_finite",
+            ExplainError::BudgetTooSmall { .. } => "explain_budget_too_small",
+            ExplainError::LinkDomain { .. } => "explain_link_domain",
+            ExplainError::InvalidTree { .. } => "explain_invalid_tree",
+            ExplainError::UnsupportedModel { .. } => "explain_unsupported_model",
+            ExplainError::Json(_) => "explain_invalid_json",
+            ExplainError::InvalidGroup { .. } => "explain_invalid_group",
+            ExplainError::OutputOutOfRange { .. } => "explain_output_out_of_range",
         }
     }
 }

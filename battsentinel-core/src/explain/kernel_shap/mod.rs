@@ -1,0 +1,435 @@
+//! Kernel SHAP exactly as `shap.KernelExplainer` (0.51) computes it.
+//!
+//! Steps per instance (see `shared/reference/xai/ALGORITHMS.md` §2): varying-player detection with numpy's
+//! `allclose` tolerances; the coalition design of [`CoalitionPlan`] (complete enumeration of the subset sizes
+//! that fit in the budget, seeded paired sampling of the rest); one model evaluation per coalition and
+//! background row, in batches that respect the memory budget (in parallel with feature `parallel`); the
+//! background-weighted mean per coalition; the link; and the weighted least-squares fit with the efficiency
+//! constraint imposed by eliminating the last player, so Σφ = link(f(x)) − link(E f) exactly.
+
+mod params;
+mod plan;
+
+pub use params::{KernelShapParams, KernelShapValidParams, DEFAULT_MEMORY_BUDGET_BYTES};
+pub use plan::{auto_nsamples, CoalitionPlan};
+
+use ndarray::{Array2, ArrayView1, ArrayView2};
+
+use super::background::check_finite;
+use super::linalg::solve_normal;
+use super::{Background, ExplainError, Explanation, ExplanationSet, Predictor};
+use crate::params::ParamGuard;
+
+/// Kernel SHAP explainer over any batch [`Predictor`] and a (weighted) [`Background`].
+///
+/// # Examples
+/// ```
+/// use battsentinel_core::explain::{Background, FnPredictor, KernelExplainer, KernelShapParams};
+/// use ndarray::array;
+/// // f(x) = 3 x0 − x1: SHAP values are coef · (x − mean(background)).
+/// let model = FnPredictor::new(1, |rows, mut out| {
+///     for (r, mut o) in rows.rows().into_iter().zip(out.rows_mut()) {
+///         o[0] = 3.0 * r[0] - r[1];
+///     }
+/// });
+/// let bg = Background::new(array![[0.0, 0.0], [2.0, 4.0]]).unwrap();
+/// let explainer = KernelExplainer::new(model, bg, &KernelShapParams::default()).unwrap();
+/// let e = explainer.explain(array![3.0, 1.0].view()).unwrap();
+/// assert!((e.values[[0, 0]] - 3.0 * (3.0 - 1.0)).abs() < 1e-12);
+/// assert!((e.values[[1, 0]] + (1.0 - 2.0)).abs() < 1e-12);
+/// ```
+pub struct KernelExplainer<P> {
+    model: P,
+    background: Background,
+    groups: Vec<Vec<usize>>,
+    names: Vec<String>,
+    params: KernelShapValidParams,
+    fnull: Vec<f64>,
+    expected_value: Vec<f64>,
+}
+
+impl<P: Predictor> KernelExplainer<P> {
+    /// Builds the explainer: one model call on the whole background gives `E f` and the expected value.
+    ///
+    /// # Errors
+    /// [`ExplainError::Params`] for invalid params, [`ExplainError::ShapeMismatch`] when the model returns
+    /// the wrong number of rows, [`ExplainError::NonFinite`] for NaN outputs, [`ExplainError::LinkDomain`]
+    /// for a logit link on non-probabilities.
+    pub fn new(model: P, background: Background, params: &KernelShapParams) -> Result<Self, ExplainError> {
+        let params = params.check_ref()?.clone();
+        let p = background.n_features();
+        let groups = (0..p).map(|j| vec![j]).collect();
+        let names = (0..p).map(|j| format!("x{j}")).collect();
+        let f0 = predict_checked(&model, background.data())?;
+        let d = model.n_outputs();
+        let mut fnull = vec![0.0; d];
+        for (row, w) in f0.rows().into_iter().zip(background.weights()) {
+            for (a, v) in fnull.iter_mut().zip(row) {
+                *a += w * v;
+            }
+        }
+        let expected_value = fnull
+            .iter()
+            .enumerate()
+            .map(|(k, v)| params.link().apply(*v, k))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { model, background, groups, names, params, fnull, expected_value })
+    }
+
+    /// Names the features (one name per background column).
+    ///
+    /// # Errors
+    /// [`ExplainError::ShapeMismatch`] when the count differs from the number of players.
+    pub fn with_feature_names(mut self, names: Vec<String>) -> Result<Self, ExplainError> {
+        if names.len() != self.groups.len() {
+            return Err(ExplainError::ShapeMismatch {
+                what: "feature names",
+                expected: self.groups.len(),
+                got: names.len(),
+            });
+        }
+        self.names = names;
+        Ok(self)
+    }
+
+    /// Feature groups: each group (a list of columns, e.g. a one-hot categorical) is one player.
+    ///
+    /// # Errors
+    /// [`ExplainError::InvalidGroup`] for an empty group or a column out of range;
+    /// [`ExplainError::ShapeMismatch`] when `names` and `groups` differ in length.
+    pub fn with_groups(mut self, groups: Vec<Vec<usize>>, names: Vec<String>) -> Result<Self, ExplainError> {
+        let p = self.background.n_features();
+        if names.len() != groups.len() {
+            return Err(ExplainError::ShapeMismatch {
+                what: "group names",
+                expected: groups.len(),
+                got: names.len(),
+            });
+        }
+        for (g, cols) in groups.iter().enumerate() {
+            if cols.is_empty() {
+                return Err(ExplainError::InvalidGroup { group: g, column: usize::MAX, n_features: p });
+            }
+            if let Some(&c) = cols.iter().find(|&&c| c >= p) {
+                return Err(ExplainError::InvalidGroup { group: g, column: c, n_features: p });
+            }
+        }
+        self.groups = groups;
+        self.names = names;
+        Ok(self)
+    }
+
+    /// Expected value per output, in link space (`link(Σ w_b f(b))`).
+    pub fn expected_value(&self) -> &[f64] {
+        &self.expected_value
+    }
+
+    /// Background-weighted mean of the raw model output.
+    pub fn fnull(&self) -> &[f64] {
+        &self.fnull
+    }
+
+    /// Names of the players.
+    pub fn feature_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The validated parameters.
+    pub fn params(&self) -> &KernelShapValidParams {
+        &self.params
+    }
+
+    /// Explains one instance (all coalition batches evaluated in parallel with feature `parallel`).
+    ///
+    /// # Errors
+    /// [`ExplainError::ShapeMismatch`] when `x` has the wrong length; [`ExplainError::BudgetTooSmall`] when
+    /// the memory budget cannot hold one coalition; model and link errors.
+    pub fn explain(&self, x: ArrayView1<'_, f64>) -> Result<Explanation, ExplainError> {
+        self.explain_with(x, self.params.seed(), self.threads())
+    }
+
+    /// Explains every row of `xs` (in parallel over instances with feature `parallel`). Instance `i` uses
+    /// seed `seed + i`, so the result does not depend on the thread count.
+    ///
+    /// # Errors
+    /// As [`KernelExplainer::explain`].
+    pub fn explain_rows(&self, xs: ArrayView2<'_, f64>) -> Result<ExplanationSet, ExplainError> {
+        let seed = self.params.seed();
+        let n = xs.nrows();
+        #[cfg(feature = "parallel")]
+        let list: Vec<Explanation> = {
+            use rayon::prelude::*;
+            let threads = self.threads();
+            if n >= threads && threads > 1 {
+                (0..n)
+                    .into_par_iter()
+                    .map(|i| self.explain_with(xs.row(i), seed.wrapping_add(i as u64), 1))
+                    .collect::<Result<_, _>>()?
+            } else {
+                (0..n)
+                    .map(|i| self.explain_with(xs.row(i), seed.wrapping_add(i as u64), threads))
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        #[cfg(not(feature = "parallel"))]
+        let list: Vec<Explanation> = (0..n)
+            .map(|i| self.explain_with(xs.row(i), seed.wrapping_add(i as u64), 1))
+            .collect::<Result<_, _>>()?;
+        Ok(ExplanationSet::from_explanations(&list, self.names.clone(), self.expected_value.clone()))
+    }
+
+    fn threads(&self) -> usize {
+        #[cfg(feature = "parallel")]
+        {
+            rayon::current_num_threads().max(1)
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            1
+        }
+    }
+
+    /// Coalitions held at once per worker so that `workers` workers stay within the memory budget.
+    fn chunk_coalitions(&self, workers: usize) -> Result<usize, ExplainError> {
+        let n = self.background.n_rows();
+        let per = n * (self.background.n_features() + self.model.n_outputs()) * std::mem::size_of::<f64>();
+        let budget = self.params.memory_budget_bytes();
+        if per > budget {
+            return Err(ExplainError::BudgetTooSmall { budget_bytes: budget, needed_bytes: per });
+        }
+        Ok((budget / per / workers.max(1)).max(1))
+    }
+
+    fn explain_with(
+        &self,
+        x: ArrayView1<'_, f64>,
+        seed: u64,
+        workers: usize,
+    ) -> Result<Explanation, ExplainError> {
+        let p = self.background.n_features();
+        if x.len() != p {
+            return Err(ExplainError::ShapeMismatch { what: "instance", expected: p, got: x.len() });
+        }
+        let link = self.params.link();
+        let d = self.model.n_outputs();
+        let bg = self.background.data();
+        // Varying players: np.allclose(x_j, bg[:, j], rtol=1e-5, atol=1e-8, equal_nan=True) fails for a column.
+        let varying: Vec<usize> = (0..self.groups.len())
+            .filter(|&g| {
+                self.groups[g].iter().any(|&j| {
+                    let xv = x[j];
+                    bg.column(j).iter().any(|&b| {
+                        if xv.is_nan() {
+                            !b.is_nan()
+                        } else {
+                            {
+                                let close = (xv - b).abs() <= 1e-8 + 1e-5 * b.abs();
+                                !close
+                            }
+                        }
+                    })
+                })
+            })
+            .collect();
+        let x2 = x.to_owned().insert_axis(ndarray::Axis(0));
+        let fx_raw = predict_checked(&self.model, x2.view())?;
+        let fx: Vec<f64> = (0..d).map(|k| link.apply(fx_raw[[0, k]], k)).collect::<Result<_, _>>()?;
+        let m = varying.len();
+        let mut values = Array2::zeros((self.groups.len(), d));
+        if m == 1 {
+            for k in 0..d {
+                values[[varying[0], k]] = fx[k] - self.expected_value[k];
+            }
+        } else if m >= 2 {
+            let budget = self.params.nsamples().unwrap_or_else(|| auto_nsamples(m));
+            let plan = CoalitionPlan::build(m, budget, seed);
+            let ey = self.evaluate(x, &varying, &plan, workers)?;
+            for k in 0..d {
+                let phi = self.solve(&plan, &ey, d, k, fx[k])?;
+                for (i, &g) in varying.iter().enumerate() {
+                    values[[g, k]] = phi[i];
+                }
+            }
+        }
+        Ok(Explanation {
+            feature_names: self.names.clone(),
+            base_values: self.expected_value.clone(),
+            model_output: fx,
+            values,
+            instance: x.to_vec(),
+        })
+    }
+
+    /// `ey[k, d]`: background-weighted mean model output for every coalition of the plan.
+    fn evaluate(
+        &self,
+        x: ArrayView1<'_, f64>,
+        varying: &[usize],
+        plan: &CoalitionPlan,
+        workers: usize,
+    ) -> Result<Vec<f64>, ExplainError> {
+        let n_masks = plan.n_masks();
+        let d = self.model.n_outputs();
+        let budget_chunk = self.chunk_coalitions(1)?;
+        if let (Some(trees), true) = (self.model.tree_ensemble(), plan.m <= 64) {
+            if trees.n_features() == x.len() {
+                // Exact path decomposition: no synthetic rows at all.
+                let mut player_of = vec![None; x.len()];
+                for (i, &g) in varying.iter().enumerate() {
+                    for &j in &self.groups[g] {
+                        player_of[j] = Some(i);
+                    }
+                }
+                let masks: Vec<u64> = (0..n_masks)
+                    .map(|k| {
+                        plan.mask(k).iter().enumerate().fold(0u64, |acc, (i, &z)| acc | (u64::from(z) << i))
+                    })
+                    .collect();
+                let xv = x.to_vec();
+                return Ok(trees.coalition_values(
+                    &xv,
+                    self.background.data(),
+                    self.background.weights(),
+                    &player_of,
+                    plan.m,
+                    &masks,
+                ));
+            }
+        }
+        let parallel = workers > 1 && budget_chunk >= workers && n_masks > 1;
+        let chunk = if parallel {
+            (budget_chunk / workers).min(n_masks.div_ceil(workers * 4)).max(1)
+        } else {
+            budget_chunk.min(n_masks)
+        };
+        let ranges: Vec<(usize, usize)> =
+            (0..n_masks).step_by(chunk).map(|a| (a, (a + chunk).min(n_masks))).collect();
+        let run = |&(a, b): &(usize, usize)| self.evaluate_range(x, varying, plan, a, b);
+        let parts: Vec<Vec<f64>> = if parallel {
+            #[cfg(feature = "parallel")]
+            {
+                use rayon::prelude::*;
+                ranges.par_iter().map(run).collect::<Result<_, _>>()?
+            }
+            #[cfg(not(feature = "parallel"))]
+            {
+                ranges.iter().map(run).collect::<Result<_, _>>()?
+            }
+        } else {
+            ranges.iter().map(run).collect::<Result<_, _>>()?
+        };
+        let mut ey = Vec::with_capacity(n_masks * d);
+        for part in parts {
+            ey.extend(part);
+        }
+        Ok(ey)
+    }
+
+    fn evaluate_range(
+        &self,
+        x: ArrayView1<'_, f64>,
+        varying: &[usize],
+        plan: &CoalitionPlan,
+        a: usize,
+        b: usize,
+    ) -> Result<Vec<f64>, ExplainError> {
+        let bg = self.background.data();
+        let (n, p) = bg.dim();
+        let d = self.model.n_outputs();
+        let rows = (b - a) * n;
+        let mut synth = Array2::<f64>::zeros((rows, p));
+        for (c, k) in (a..b).enumerate() {
+            let mut block = synth.slice_mut(ndarray::s![c * n..(c + 1) * n, ..]);
+            block.assign(&bg);
+            let mask = plan.mask(k);
+            for (i, &g) in varying.iter().enumerate() {
+                if mask[i] == 1 {
+                    for &j in &self.groups[g] {
+                        block.column_mut(j).fill(x[j]);
+                    }
+                }
+            }
+        }
+        let y = predict_checked(&self.model, synth.view())?;
+        let w = self.background.weights();
+        let mut ey = vec![0.0; (b - a) * d];
+        for c in 0..(b - a) {
+            let e = &mut ey[c * d..(c + 1) * d];
+            for j in 0..n {
+                let row = y.row(c * n + j);
+                for (acc, v) in e.iter_mut().zip(row) {
+                    *acc += v * w[j];
+                }
+            }
+        }
+        Ok(ey)
+    }
+
+    /// Constrained weighted least squares for output `k` (shap's `solve`, without l1 selection).
+    fn solve(
+        &self,
+        plan: &CoalitionPlan,
+        ey: &[f64],
+        d: usize,
+        k: usize,
+        fx: f64,
+    ) -> Result<Vec<f64>, ExplainError> {
+        let link = self.params.link();
+        let m = plan.m;
+        let n_masks = plan.n_masks();
+        let base = self.expected_value[k];
+        let delta = fx - base;
+        let last = m - 1;
+        let q = m - 1;
+        let mut ata = vec![0.0; q * q];
+        let mut atb = vec![0.0; q];
+        let mut row = vec![0.0; q];
+        for s in 0..n_masks {
+            let mask = plan.mask(s);
+            let w = plan.kernel_weights[s];
+            let ey_adj = link.apply(ey[s * d + k], k)? - base;
+            let zl = f64::from(mask[last]);
+            let y2 = ey_adj - zl * delta;
+            for (r, &z) in row.iter_mut().zip(&mask[..q]) {
+                *r = f64::from(z) - zl;
+            }
+            for i in 0..q {
+                let wi = row[i] * w;
+                if wi == 0.0 {
+                    continue;
+                }
+                atb[i] += wi * y2;
+                for j in 0..q {
+                    ata[i * q + j] += wi * row[j];
+                }
+            }
+        }
+        let beta = solve_normal(ata, atb, q);
+        let mut phi = vec![0.0; m];
+        phi[..q].copy_from_slice(&beta);
+        phi[last] = delta - beta.iter().sum::<f64>();
+        for v in &mut phi {
+            if v.abs() < 1e-10 {
+                *v = 0.0;
+            }
+        }
+        Ok(phi)
+    }
+}
+
+/// Calls the model and checks the output shape and finiteness.
+pub(crate) fn predict_checked<P: Predictor + ?Sized>(
+    model: &P,
+    rows: ArrayView2<'_, f64>,
+) -> Result<Array2<f64>, ExplainError> {
+    let out = model.predict(rows)?;
+    if out.nrows() != rows.nrows() {
+        return Err(ExplainError::ShapeMismatch {
+            what: "model output rows",
+            expected: rows.nrows(),
+            got: out.nrows(),
+        });
+    }
+    check_finite(out.view(), "model output")?;
+    Ok(out)
+}

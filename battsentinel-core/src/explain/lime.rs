@@ -1,0 +1,674 @@
+//! LIME for tabular data exactly as `lime` 0.2.0.1 computes it (`LimeTabularExplainer`).
+//!
+//! Fit: quartile (or decile) discretiser statistics per feature (numpy linear percentiles, duplicates
+//! collapsed, `searchsorted` left), per-bin mean, population std + 1e-11, min and max, bin frequencies.
+//! Explain: draw bins from the training frequencies, undiscretise with truncated normals (seeded), weight
+//! the neighbourhood with `sqrt(exp(−d²/w²))`, `w = 0.75·√M`, select features (auto / forward selection /
+//! highest weights / none) and fit a weighted Ridge(α = 1); report intercept, coefficients, weighted R²
+//! and the local prediction.
+//!
+//! **Degenerate-bin quirk.** When a bin has min == max (e.g. more than 25 % of a column at its minimum),
+//! lime returns the *standardised* bound `minz` (typically 0.0, outside the data range) instead of the bin
+//! value. By default this port returns the bin value; `replicate_degenerate_bin_quirk = true` copies lime.
+//! Entropy discretisation and `lasso_path` selection are not implemented.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use rand::Rng as _;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+use super::kernel_shap::predict_checked;
+use super::linalg::solve_normal;
+use super::{ExplainError, Predictor};
+use crate::params::{ParamError, ParamGuard};
+use crate::rng;
+
+/// Discretisation of continuous features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Discretizer {
+    /// Quartiles (25, 50, 75) — lime's default.
+    #[default]
+    Quartile,
+    /// Deciles (10, …, 90).
+    Decile,
+    /// No discretisation: Gaussian sampling around the training mean with the training scale.
+    None,
+}
+
+/// Feature selection of the local model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureSelection {
+    /// Forward selection if `num_features ≤ 6`, else highest weights.
+    #[default]
+    Auto,
+    /// Greedy forward selection on weighted R² of an unregularised weighted least-squares fit.
+    ForwardSelection,
+    /// Rank by |coef · x₀| of a weighted Ridge(α = 0.01) on all features.
+    HighestWeights,
+    /// All features.
+    None,
+}
+
+/// Task of the explained model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimeMode {
+    /// Scalar output (label 0).
+    #[default]
+    Regression,
+    /// Class probabilities; explain the requested label.
+    Classification,
+}
+
+/// Validated LIME parameters (see [`LimeParams`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimeValidParams {
+    /// Discretiser.
+    pub discretizer: Discretizer,
+    /// Kernel width; `None` = `0.75 · √M`.
+    pub kernel_width: Option<f64>,
+    /// Feature selection method.
+    pub feature_selection: FeatureSelection,
+    /// Number of features in the explanation.
+    pub num_features: usize,
+    /// Neighbourhood size (including the instance itself).
+    pub num_samples: usize,
+    /// Seed of the neighbourhood sampler.
+    pub seed: u64,
+    /// Regression or classification.
+    pub mode: LimeMode,
+    /// Copy lime's degenerate-bin behaviour (see module docs).
+    pub replicate_degenerate_bin_quirk: bool,
+    /// Sample around the instance instead of the training mean (non-discretised path only).
+    pub sample_around_instance: bool,
+}
+
+impl Default for LimeValidParams {
+    fn default() -> Self {
+        Self {
+            discretizer: Discretizer::Quartile,
+            kernel_width: None,
+            feature_selection: FeatureSelection::Auto,
+            num_features: 10,
+            num_samples: 5000,
+            seed: 0,
+            mode: LimeMode::Regression,
+            replicate_degenerate_bin_quirk: false,
+            sample_around_instance: false,
+        }
+    }
+}
+
+/// LIME parameters (unchecked). Defaults as lime: quartile discretiser, kernel width `0.75·√M`, `auto`
+/// selection, 10 features, 5000 samples; plus `seed = 0`, regression mode, degenerate-bin quirk off.
+///
+/// # Examples
+/// ```
+/// use battsentinel_core::explain::LimeParams;
+/// use battsentinel_core::params::ParamGuard;
+/// assert!(LimeParams::default().num_samples(1).check().is_err());
+/// assert_eq!(LimeParams::default().seed(3).check().unwrap().seed, 3);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LimeParams(LimeValidParams);
+
+impl LimeParams {
+    /// Discretiser.
+    pub fn discretizer(mut self, d: Discretizer) -> Self {
+        self.0.discretizer = d;
+        self
+    }
+    /// Kernel width (`None` = `0.75·√M`).
+    pub fn kernel_width(mut self, w: Option<f64>) -> Self {
+        self.0.kernel_width = w;
+        self
+    }
+    /// Feature selection.
+    pub fn feature_selection(mut self, f: FeatureSelection) -> Self {
+        self.0.feature_selection = f;
+        self
+    }
+    /// Number of features.
+    pub fn num_features(mut self, n: usize) -> Self {
+        self.0.num_features = n;
+        self
+    }
+    /// Neighbourhood size.
+    pub fn num_samples(mut self, n: usize) -> Self {
+        self.0.num_samples = n;
+        self
+    }
+    /// Seed.
+    pub fn seed(mut self, s: u64) -> Self {
+        self.0.seed = s;
+        self
+    }
+    /// Mode.
+    pub fn mode(mut self, m: LimeMode) -> Self {
+        self.0.mode = m;
+        self
+    }
+    /// Copy lime's degenerate-bin quirk.
+    pub fn replicate_degenerate_bin_quirk(mut self, on: bool) -> Self {
+        self.0.replicate_degenerate_bin_quirk = on;
+        self
+    }
+}
+
+impl ParamGuard for LimeParams {
+    type Checked = LimeValidParams;
+
+    fn check_ref(&self) -> Result<&Self::Checked, ParamError> {
+        let p = &self.0;
+        if p.num_samples < 2 {
+            return Err(ParamError::invalid("num_samples", p.num_samples, "must be at least 2"));
+        }
+        if p.num_features == 0 {
+            return Err(ParamError::invalid("num_features", 0, "must be at least 1"));
+        }
+        if let Some(w) = p.kernel_width {
+            crate::params::positive("kernel_width", w)?;
+        }
+        Ok(p)
+    }
+
+    fn check(self) -> Result<Self::Checked, ParamError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+/// Discretiser statistics of one feature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BinStats {
+    /// Distinct percentile cut points.
+    pub cuts: Vec<f64>,
+    /// Mean per bin (0 when empty).
+    pub means: Vec<f64>,
+    /// Population std per bin + 1e-11 (1e-11 when empty).
+    pub stds: Vec<f64>,
+    /// Lower bound per bin (`[min] + cuts`).
+    pub mins: Vec<f64>,
+    /// Upper bound per bin (`cuts + [max]`).
+    pub maxs: Vec<f64>,
+    /// Bins that occur in the training data (sorted).
+    pub values: Vec<usize>,
+    /// Their frequencies (sum 1).
+    pub frequencies: Vec<f64>,
+    /// Bin names as lime prints them (`"name <= 0.12"`, `"0.12 < name <= 0.50"`, `"name > 0.50"`).
+    pub names: Vec<String>,
+}
+
+impl BinStats {
+    /// Bin of a value: `searchsorted(cuts, v, side='left')`.
+    pub fn bin(&self, v: f64) -> usize {
+        self.cuts.iter().filter(|&&c| c < v).count()
+    }
+}
+
+/// numpy `percentile` with the default linear interpolation on sorted data.
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let n = sorted.len();
+    let pos = q / 100.0 * (n - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(n - 1);
+    let frac = pos - lo as f64;
+    // numpy's _lerp: a + (b − a)·t, computed from the upper end when t ≥ 0.5.
+    let (a, b) = (sorted[lo], sorted[hi]);
+    let diff = b - a;
+    if frac >= 0.5 {
+        b - diff * (1.0 - frac)
+    } else {
+        a + diff * frac
+    }
+}
+
+/// A fitted LIME tabular explainer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LimeTabular {
+    params: LimeValidParams,
+    feature_names: Vec<String>,
+    /// Per-feature discretiser statistics (empty without discretiser).
+    bins: Vec<BinStats>,
+    /// Training mean and population std (0 → 1) for the non-discretised path.
+    mean: Vec<f64>,
+    scale: Vec<f64>,
+}
+
+/// The local surrogate fitted for one label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalModel {
+    /// Explained label (output index).
+    pub label: usize,
+    /// Features in selection order.
+    pub used_features: Vec<usize>,
+    /// Ridge intercept.
+    pub intercept: f64,
+    /// `(feature, coefficient)` sorted by |coefficient| descending (lime's `local_exp`).
+    pub local_exp: Vec<(usize, f64)>,
+    /// Weighted R² of the surrogate on the neighbourhood.
+    pub score: f64,
+    /// Surrogate prediction at the instance.
+    pub local_pred: f64,
+}
+
+/// A LIME explanation: the surrogate per label plus names for display.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LimeExplanation {
+    /// Model prediction at the instance, per output.
+    pub predicted: Vec<f64>,
+    /// One surrogate per explained label.
+    pub models: Vec<LocalModel>,
+    /// Display name per feature for this instance (the bin it falls in, or the feature name).
+    pub feature_labels: Vec<String>,
+    /// The instance.
+    pub instance: Vec<f64>,
+}
+
+impl LimeExplanation {
+    /// `as_list()` of the first model: `(label, weight)` pairs in `local_exp` order.
+    pub fn as_list(&self) -> Vec<(String, f64)> {
+        self.models
+            .first()
+            .map(|m| m.local_exp.iter().map(|&(f, w)| (self.feature_labels[f].clone(), w)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A drawn neighbourhood.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neighbourhood {
+    /// Representation the surrogate is fitted on (binary "same bin as x" with the discretiser).
+    pub data: Array2<f64>,
+    /// Rows in the original feature space (what the model sees).
+    pub inverse: Array2<f64>,
+    /// Euclidean distance of each row of `data` to row 0.
+    pub distances: Vec<f64>,
+}
+
+impl LimeTabular {
+    /// Fits the explainer's statistics on training data.
+    ///
+    /// # Errors
+    /// [`ExplainError::Empty`], [`ExplainError::NonFinite`], [`ExplainError::Params`],
+    /// [`ExplainError::ShapeMismatch`] when `feature_names` has the wrong length.
+    pub fn fit(
+        training: ArrayView2<'_, f64>,
+        feature_names: Vec<String>,
+        params: &LimeParams,
+    ) -> Result<Self, ExplainError> {
+        let params = params.check_ref()?.clone();
+        let (n, p) = training.dim();
+        if n == 0 || p == 0 {
+            return Err(ExplainError::Empty { what: "training data" });
+        }
+        if feature_names.len() != p {
+            return Err(ExplainError::ShapeMismatch {
+                what: "feature names",
+                expected: p,
+                got: feature_names.len(),
+            });
+        }
+        super::background::check_finite(training, "training data")?;
+        let mut mean = vec![0.0; p];
+        let mut scale = vec![1.0; p];
+        for j in 0..p {
+            let col = training.column(j);
+            let m = col.sum() / n as f64;
+            let var = col.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64;
+            mean[j] = m;
+            scale[j] = if var.sqrt() == 0.0 { 1.0 } else { var.sqrt() };
+        }
+        let qs: &[f64] = match params.discretizer {
+            Discretizer::Quartile => &[25.0, 50.0, 75.0],
+            Discretizer::Decile => &[10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0],
+            Discretizer::None => &[],
+        };
+        let mut bins = Vec::new();
+        if !qs.is_empty() {
+            for j in 0..p {
+                let mut sorted = training.column(j).to_vec();
+                sorted.sort_by(f64::total_cmp);
+                let mut cuts: Vec<f64> = qs.iter().map(|&q| percentile(&sorted, q)).collect();
+                cuts.dedup();
+                let nb = cuts.len() + 1;
+                let mut st = BinStats {
+                    mins: std::iter::once(sorted[0]).chain(cuts.iter().copied()).collect(),
+                    maxs: cuts.iter().copied().chain(std::iter::once(sorted[n - 1])).collect(),
+                    cuts,
+                    means: vec![0.0; nb],
+                    stds: vec![0.0; nb],
+                    values: Vec::new(),
+                    frequencies: Vec::new(),
+                    names: Vec::new(),
+                };
+                let binned: Vec<usize> = training.column(j).iter().map(|&v| st.bin(v)).collect();
+                for b in 0..nb {
+                    let vals: Vec<f64> = training
+                        .column(j)
+                        .iter()
+                        .zip(&binned)
+                        .filter(|(_, &k)| k == b)
+                        .map(|(v, _)| *v)
+                        .collect();
+                    if !vals.is_empty() {
+                        let m = vals.iter().sum::<f64>() / vals.len() as f64;
+                        let var = vals.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / vals.len() as f64;
+                        st.means[b] = m;
+                        st.stds[b] = var.sqrt() + 1e-11;
+                        st.values.push(b);
+                        st.frequencies.push(vals.len() as f64 / n as f64);
+                    } else {
+                        st.stds[b] = 1e-11;
+                    }
+                }
+                let name = &feature_names[j];
+                let c = &st.cuts;
+                st.names.push(format!("{name} <= {:.2}", c[0]));
+                for k in 1..c.len() {
+                    st.names.push(format!("{:.2} < {name} <= {:.2}", c[k - 1], c[k]));
+                }
+                st.names.push(format!("{name} > {:.2}", c[c.len() - 1]));
+                bins.push(st);
+            }
+        }
+        Ok(Self { params, feature_names, bins, mean, scale })
+    }
+
+    /// Per-feature discretiser statistics.
+    pub fn bin_stats(&self) -> &[BinStats] {
+        &self.bins
+    }
+
+    /// Kernel width in use.
+    pub fn kernel_width(&self) -> f64 {
+        self.params.kernel_width.unwrap_or(0.75 * (self.feature_names.len() as f64).sqrt())
+    }
+
+    /// lime's kernel: `sqrt(exp(−d² / w²))`.
+    pub fn kernel(&self, d: f64) -> f64 {
+        let w = self.kernel_width();
+        (-(d * d) / (w * w)).exp().sqrt()
+    }
+
+    /// Draws the neighbourhood of `x` (row 0 is `x` itself), seeded by the params' seed.
+    ///
+    /// # Errors
+    /// [`ExplainError::ShapeMismatch`] when `x` has the wrong length.
+    pub fn sample(&self, x: ArrayView1<'_, f64>) -> Result<Neighbourhood, ExplainError> {
+        let p = self.feature_names.len();
+        if x.len() != p {
+            return Err(ExplainError::ShapeMismatch { what: "instance", expected: p, got: x.len() });
+        }
+        let ns = self.params.num_samples;
+        let mut g = rng::seeded(self.params.seed);
+        let mut data = Array2::zeros((ns, p));
+        let mut inverse = Array2::zeros((ns, p));
+        if self.bins.is_empty() {
+            for i in 0..ns {
+                for j in 0..p {
+                    let z: f64 = StandardNormal.sample(&mut g);
+                    let centre = if self.params.sample_around_instance { x[j] } else { self.mean[j] };
+                    inverse[[i, j]] = if i == 0 { x[j] } else { z * self.scale[j] + centre };
+                    data[[i, j]] = (inverse[[i, j]] - self.mean[j]) / self.scale[j];
+                }
+            }
+        } else {
+            let mut drawn = vec![0usize; ns];
+            for (j, st) in self.bins.iter().enumerate() {
+                let first = st.bin(x[j]);
+                let cdf: Vec<f64> = st
+                    .frequencies
+                    .iter()
+                    .scan(0.0, |a, f| {
+                        *a += f;
+                        Some(*a)
+                    })
+                    .collect();
+                let total = cdf.last().copied().unwrap_or(1.0);
+                for b in drawn.iter_mut() {
+                    let u = g.gen::<f64>() * total;
+                    let k = cdf.iter().position(|&c| u < c).unwrap_or(cdf.len() - 1);
+                    *b = st.values[k];
+                }
+                data[[0, j]] = 1.0;
+                inverse[[0, j]] = x[j];
+                for i in 1..ns {
+                    let b = drawn[i];
+                    data[[i, j]] = f64::from(u8::from(b == first));
+                    inverse[[i, j]] = self.undiscretise(st, b, &mut g);
+                }
+            }
+        }
+        let distances = (0..ns)
+            .map(|i| data.row(i).iter().zip(data.row(0)).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt())
+            .collect();
+        Ok(Neighbourhood { data, inverse, distances })
+    }
+
+    fn undiscretise(&self, st: &BinStats, b: usize, g: &mut rng::Rng) -> f64 {
+        let (mean, std) = (st.means[b], st.stds[b]);
+        let minz = (st.mins[b] - mean) / std;
+        let maxz = (st.maxs[b] - mean) / std;
+        if minz == maxz {
+            return if self.params.replicate_degenerate_bin_quirk { minz } else { st.mins[b] };
+        }
+        for _ in 0..10_000 {
+            let z: f64 = StandardNormal.sample(g);
+            if z >= minz && z <= maxz {
+                return mean + std * z;
+            }
+        }
+        // Interval far in a tail: uniform inside it (practically unreachable, the bin mean lies inside).
+        mean + std * (minz + g.gen::<f64>() * (maxz - minz))
+    }
+
+    /// Explains `x` for `labels` (regression: `[0]`).
+    ///
+    /// # Errors
+    /// Shape, model and label errors.
+    ///
+    /// # Examples
+    /// ```
+    /// use battsentinel_core::explain::{FnPredictor, LimeParams, LimeTabular};
+    /// use ndarray::Array2;
+    /// let train = Array2::from_shape_fn((200, 3), |(i, j)| ((i * 7 + j * 13) % 50) as f64 / 10.0);
+    /// let names = vec!["a".into(), "b".into(), "c".into()];
+    /// let lime = LimeTabular::fit(train.view(), names, &LimeParams::default().num_samples(500)).unwrap();
+    /// let model = FnPredictor::new(1, |rows, mut out| {
+    ///     for (r, mut o) in rows.rows().into_iter().zip(out.rows_mut()) { o[0] = 3.0 * r[0]; }
+    /// });
+    /// let e = lime.explain(train.row(0), &model, &[0]).unwrap();
+    /// assert_eq!(e.models[0].local_exp[0].0, 0); // feature a dominates
+    /// ```
+    pub fn explain<P: Predictor + ?Sized>(
+        &self,
+        x: ArrayView1<'_, f64>,
+        model: &P,
+        labels: &[usize],
+    ) -> Result<LimeExplanation, ExplainError> {
+        let nb = self.sample(x)?;
+        let y = predict_checked(model, nb.inverse.view())?;
+        let d = y.ncols();
+        let mut models = Vec::with_capacity(labels.len());
+        for &label in labels {
+            if label >= d {
+                return Err(ExplainError::OutputOutOfRange { output: label, n_outputs: d });
+            }
+            let ys = y.column(label).to_vec();
+            models.push(self.explain_with_data(nb.data.view(), &ys, &nb.distances, label)?);
+        }
+        let feature_labels = (0..x.len())
+            .map(|j| match self.bins.get(j) {
+                Some(st) => st.names[st.bin(x[j])].clone(),
+                None => self.feature_names[j].clone(),
+            })
+            .collect();
+        Ok(LimeExplanation { predicted: y.row(0).to_vec(), models, feature_labels, instance: x.to_vec() })
+    }
+
+    /// The deterministic part of lime (`LimeBase.explain_instance_with_data`): kernel weights from the
+    /// distances, feature selection and the weighted Ridge(α = 1) surrogate for one label.
+    ///
+    /// # Errors
+    /// [`ExplainError::ShapeMismatch`] when `labels`/`distances` do not match the rows of `data`.
+    pub fn explain_with_data(
+        &self,
+        data: ArrayView2<'_, f64>,
+        labels: &[f64],
+        distances: &[f64],
+        label: usize,
+    ) -> Result<LocalModel, ExplainError> {
+        let n = data.nrows();
+        if labels.len() != n || distances.len() != n {
+            return Err(ExplainError::ShapeMismatch {
+                what: "neighbourhood labels/distances",
+                expected: n,
+                got: labels.len().min(distances.len()),
+            });
+        }
+        if n == 0 {
+            return Err(ExplainError::Empty { what: "neighbourhood" });
+        }
+        let w: Vec<f64> = distances.iter().map(|&d| self.kernel(d)).collect();
+        let nf = self.params.num_features;
+        let used = select_features(data, labels, &w, nf, self.params.feature_selection);
+        let fit = WeightedRidge::fit(data, &used, labels, &w, 1.0);
+        let score = fit.score(data, &used, labels, &w);
+        let x0: Vec<f64> = used.iter().map(|&j| data[[0, j]]).collect();
+        let local_pred = fit.predict(&x0);
+        let mut local_exp: Vec<(usize, f64)> = used.iter().copied().zip(fit.coef.iter().copied()).collect();
+        local_exp.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        Ok(LocalModel { label, used_features: used, intercept: fit.intercept, local_exp, score, local_pred })
+    }
+}
+
+/// Feature selection as lime's `LimeBase.feature_selection`.
+pub fn select_features(
+    data: ArrayView2<'_, f64>,
+    y: &[f64],
+    w: &[f64],
+    num_features: usize,
+    method: FeatureSelection,
+) -> Vec<usize> {
+    let p = data.ncols();
+    let method = match method {
+        FeatureSelection::Auto if num_features <= 6 => FeatureSelection::ForwardSelection,
+        FeatureSelection::Auto => FeatureSelection::HighestWeights,
+        m => m,
+    };
+    match method {
+        FeatureSelection::None | FeatureSelection::Auto => (0..p).collect(),
+        FeatureSelection::ForwardSelection => {
+            let mut used: Vec<usize> = Vec::new();
+            for _ in 0..num_features.min(p) {
+                let mut best = 0;
+                let mut max = -100_000_000.0;
+                for f in 0..p {
+                    if used.contains(&f) {
+                        continue;
+                    }
+                    let mut cols = used.clone();
+                    cols.push(f);
+                    let fit = WeightedRidge::fit(data, &cols, y, w, 0.0);
+                    let s = fit.score(data, &cols, y, w);
+                    if s > max {
+                        best = f;
+                        max = s;
+                    }
+                }
+                used.push(best);
+            }
+            used
+        }
+        FeatureSelection::HighestWeights => {
+            let all: Vec<usize> = (0..p).collect();
+            let fit = WeightedRidge::fit(data, &all, y, w, 0.01);
+            let mut order: Vec<(usize, f64)> = (0..p).map(|j| (j, fit.coef[j] * data[[0, j]])).collect();
+            order.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+            order.into_iter().take(num_features).map(|(j, _)| j).collect()
+        }
+    }
+}
+
+/// Weighted ridge with intercept, as scikit-learn's `Ridge(alpha).fit(X, y, sample_weight)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightedRidge {
+    /// Coefficients (in the order of the columns fitted).
+    pub coef: Vec<f64>,
+    /// Intercept.
+    pub intercept: f64,
+}
+
+impl WeightedRidge {
+    /// Fits on columns `cols` of `x`: centre by the weighted means, solve `(XcᵀWXc + αI)β = XcᵀWyc`.
+    pub fn fit(x: ArrayView2<'_, f64>, cols: &[usize], y: &[f64], w: &[f64], alpha: f64) -> Self {
+        let q = cols.len();
+        let sw: f64 = w.iter().sum();
+        let xm: Vec<f64> =
+            cols.iter().map(|&j| x.column(j).iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / sw).collect();
+        let ym = y.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / sw;
+        let mut a = vec![0.0; q * q];
+        let mut b = vec![0.0; q];
+        let mut row = vec![0.0; q];
+        for i in 0..x.nrows() {
+            for (k, &j) in cols.iter().enumerate() {
+                row[k] = x[[i, j]] - xm[k];
+            }
+            let yc = y[i] - ym;
+            for k in 0..q {
+                let wk = w[i] * row[k];
+                b[k] += wk * yc;
+                for l in 0..q {
+                    a[k * q + l] += wk * row[l];
+                }
+            }
+        }
+        for k in 0..q {
+            a[k * q + k] += alpha;
+        }
+        let coef = if q == 0 { Vec::new() } else { solve_normal(a, b, q) };
+        let intercept = ym - xm.iter().zip(&coef).map(|(m, c)| m * c).sum::<f64>();
+        Self { coef, intercept }
+    }
+
+    /// Prediction for one row given in the fitted column order.
+    pub fn predict(&self, row: &[f64]) -> f64 {
+        self.intercept + row.iter().zip(&self.coef).map(|(a, b)| a * b).sum::<f64>()
+    }
+
+    /// Weighted R² (`sklearn.metrics.r2_score` with `sample_weight`).
+    pub fn score(&self, x: ArrayView2<'_, f64>, cols: &[usize], y: &[f64], w: &[f64]) -> f64 {
+        let sw: f64 = w.iter().sum();
+        let ym = y.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / sw;
+        let mut num = 0.0;
+        let mut den = 0.0;
+        let mut row = vec![0.0; cols.len()];
+        for i in 0..x.nrows() {
+            for (k, &j) in cols.iter().enumerate() {
+                row[k] = x[[i, j]];
+            }
+            let r = y[i] - self.predict(&row);
+            num += w[i] * r * r;
+            den += w[i] * (y[i] - ym) * (y[i] - ym);
+        }
+        if den == 0.0 {
+            if num == 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        } else {
+            1.0 - num / den
+        }
+    }
+}
+
+/// Convenience for tests and bindings: an `Array1` of kernel weights for distances.
+pub fn kernel_weights(lime: &LimeTabular, distances: &[f64]) -> Array1<f64> {
+    distances.iter().map(|&d| lime.kernel(d)).collect()
+}

@@ -1,0 +1,551 @@
+//! Exact interventional TreeSHAP over sklearn-like tree arrays.
+//!
+//! For an instance `x` and one background row `z`, the interventional game is `v(S) = f(x_S, z_S̄)`. A leaf
+//! is reached for coalition `S` iff every split on the path where `x` and `z` part ways is decided by the
+//! side the coalition picks: the features whose split must follow `x` (set A, |A| = a) are in `S`, those
+//! that must follow `z` (set B, |B| = b) are not. That indicator game has the closed-form Shapley values
+//! `+(a−1)! b! / (a+b)!` for each feature of A and `−a! (b−1)! / (a+b)!` for each of B, so one walk over
+//! the tree that branches only where `x` and `z` disagree gives the exact Shapley values. Averaging over
+//! the (weighted) background gives what `shap.TreeExplainer(feature_perturbation="interventional")`
+//! computes, and what exact Kernel SHAP computes on the same background, in f64 throughout.
+
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2};
+use serde::{Deserialize, Serialize};
+
+use super::{Background, ExplainError, Explanation, ExplanationSet, Predictor};
+
+/// One decision tree in sklearn's array layout. Node `i` is a leaf iff `children_left[i] == -1`;
+/// otherwise go left iff `x[feature[i]] <= threshold[i]` (NaN goes right).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tree {
+    children_left: Vec<i64>,
+    children_right: Vec<i64>,
+    feature: Vec<i64>,
+    threshold: Vec<f64>,
+    value: Array2<f64>,
+    node_cover: Vec<f64>,
+}
+
+impl Tree {
+    /// Builds and validates a tree. `value` is `n_nodes × n_outputs`; `node_cover` the training samples (or
+    /// weight) per node (used by path-dependent algorithms; kept for completeness).
+    ///
+    /// # Errors
+    /// [`ExplainError::InvalidTree`] for inconsistent lengths, child indices out of range or not after
+    /// their parent (which also rules out cycles), or a split without a feature.
+    pub fn new(
+        children_left: Vec<i64>,
+        children_right: Vec<i64>,
+        feature: Vec<i64>,
+        threshold: Vec<f64>,
+        value: Array2<f64>,
+        node_cover: Vec<f64>,
+    ) -> Result<Self, ExplainError> {
+        let n = children_left.len();
+        if n == 0 {
+            return Err(ExplainError::InvalidTree { node: 0, reason: "no nodes" });
+        }
+        if children_right.len() != n
+            || feature.len() != n
+            || threshold.len() != n
+            || value.nrows() != n
+            || node_cover.len() != n
+        {
+            return Err(ExplainError::InvalidTree { node: 0, reason: "arrays of different lengths" });
+        }
+        if value.ncols() == 0 {
+            return Err(ExplainError::InvalidTree { node: 0, reason: "no outputs" });
+        }
+        for i in 0..n {
+            let (l, r) = (children_left[i], children_right[i]);
+            if l == -1 {
+                if !value.row(i).iter().all(|v| v.is_finite()) {
+                    return Err(ExplainError::InvalidTree { node: i, reason: "non-finite leaf value" });
+                }
+                continue;
+            }
+            let ok = |c: i64| c > i as i64 && (c as usize) < n;
+            if !ok(l) || !ok(r) {
+                return Err(ExplainError::InvalidTree {
+                    node: i,
+                    reason: "child index out of range or not after its parent",
+                });
+            }
+            if feature[i] < 0 {
+                return Err(ExplainError::InvalidTree { node: i, reason: "split without a feature" });
+            }
+            if threshold[i].is_nan() {
+                return Err(ExplainError::InvalidTree { node: i, reason: "NaN threshold" });
+            }
+        }
+        Ok(Self { children_left, children_right, feature, threshold, value, node_cover })
+    }
+
+    /// Number of nodes.
+    pub fn n_nodes(&self) -> usize {
+        self.children_left.len()
+    }
+
+    /// Number of outputs per leaf.
+    pub fn n_outputs(&self) -> usize {
+        self.value.ncols()
+    }
+
+    /// Largest feature index used plus one.
+    pub fn min_features(&self) -> usize {
+        self.feature.iter().filter(|&&f| f >= 0).map(|&f| f as usize + 1).max().unwrap_or(0)
+    }
+
+    /// Per-node training cover.
+    pub fn node_cover(&self) -> &[f64] {
+        &self.node_cover
+    }
+
+    #[inline]
+    fn child(&self, node: usize, x: &[f64]) -> usize {
+        let f = self.feature[node] as usize;
+        if x[f] <= self.threshold[node] {
+            self.children_left[node] as usize
+        } else {
+            self.children_right[node] as usize
+        }
+    }
+
+    /// Index of the leaf reached by `x`.
+    pub fn leaf(&self, x: &[f64]) -> usize {
+        let mut node = 0;
+        while self.children_left[node] != -1 {
+            node = self.child(node, x);
+        }
+        node
+    }
+}
+
+/// A sum (or average) of trees: `f(x) = offset + scale · Σ_t tree_t(x)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TreeEnsemble {
+    trees: Vec<Tree>,
+    scale: f64,
+    offset: Vec<f64>,
+    n_features: usize,
+}
+
+impl TreeEnsemble {
+    /// An ensemble over `n_features` inputs. A random forest uses `scale = 1 / n_trees`, a single tree 1.
+    ///
+    /// # Errors
+    /// [`ExplainError::Empty`] without trees; [`ExplainError::ShapeMismatch`] when trees disagree on the
+    /// number of outputs, `offset` has the wrong length, or a tree uses a feature ≥ `n_features`.
+    pub fn new(
+        trees: Vec<Tree>,
+        scale: f64,
+        offset: Vec<f64>,
+        n_features: usize,
+    ) -> Result<Self, ExplainError> {
+        let first = trees.first().ok_or(ExplainError::Empty { what: "tree ensemble" })?;
+        let d = first.n_outputs();
+        for t in &trees {
+            if t.n_outputs() != d {
+                return Err(ExplainError::ShapeMismatch {
+                    what: "tree outputs",
+                    expected: d,
+                    got: t.n_outputs(),
+                });
+            }
+            if t.min_features() > n_features {
+                return Err(ExplainError::ShapeMismatch {
+                    what: "tree features",
+                    expected: n_features,
+                    got: t.min_features(),
+                });
+            }
+        }
+        if offset.len() != d {
+            return Err(ExplainError::ShapeMismatch {
+                what: "ensemble offset",
+                expected: d,
+                got: offset.len(),
+            });
+        }
+        if !scale.is_finite() {
+            return Err(crate::params::ParamError::invalid("scale", scale, "must be finite").into());
+        }
+        Ok(Self { trees, scale, offset, n_features })
+    }
+
+    /// The trees.
+    pub fn trees(&self) -> &[Tree] {
+        &self.trees
+    }
+
+    /// Number of input features.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    fn predict_row(&self, x: &[f64], out: &mut [f64]) {
+        let mut acc = vec![0.0; out.len()];
+        for t in &self.trees {
+            let leaf = t.leaf(x);
+            for (a, v) in acc.iter_mut().zip(t.value.row(leaf)) {
+                *a += v;
+            }
+        }
+        for ((o, a), b) in out.iter_mut().zip(&acc).zip(&self.offset) {
+            *o = b + self.scale * a;
+        }
+    }
+}
+
+impl Predictor for TreeEnsemble {
+    fn n_outputs(&self) -> usize {
+        self.offset.len()
+    }
+
+    fn predict_into(
+        &self,
+        rows: ArrayView2<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+    ) -> Result<(), ExplainError> {
+        if rows.ncols() != self.n_features {
+            return Err(ExplainError::ShapeMismatch {
+                what: "rows",
+                expected: self.n_features,
+                got: rows.ncols(),
+            });
+        }
+        let mut buf = vec![0.0; self.n_features];
+        let mut o = vec![0.0; self.n_outputs()];
+        for (r, mut dst) in rows.rows().into_iter().zip(out.rows_mut()) {
+            buf.iter_mut().zip(r).for_each(|(b, v)| *b = *v);
+            self.predict_row(&buf, &mut o);
+            dst.iter_mut().zip(&o).for_each(|(d, v)| *d = *v);
+        }
+        Ok(())
+    }
+
+    fn tree_ensemble(&self) -> Option<&TreeEnsemble> {
+        Some(self)
+    }
+}
+
+impl TreeEnsemble {
+    /// `E_b f(x_S, b_S̄)` for every coalition mask (bit `p` = player `p` takes x's value), exactly, from the
+    /// tree paths: for each background row and tree, the leaves reachable under some coalition and the sets
+    /// of players that must / must not be in the coalition to reach them. `player_of[f]` is the player of
+    /// feature `f`, or `None` when the feature always takes the background value (non-varying).
+    /// Returns `masks.len() × n_outputs` values. Needs at most 64 players.
+    pub(crate) fn coalition_values(
+        &self,
+        x: &[f64],
+        bg: ArrayView2<'_, f64>,
+        weights: &[f64],
+        player_of: &[Option<usize>],
+        m: usize,
+        masks: &[u64],
+    ) -> Vec<f64> {
+        let d = self.n_outputs();
+        let mut outcomes: std::collections::BTreeMap<(u64, u64), Vec<f64>> =
+            std::collections::BTreeMap::new();
+        let mut z = vec![0.0; x.len()];
+        for (row, &w) in bg.rows().into_iter().zip(weights) {
+            z.iter_mut().zip(row).for_each(|(a, b)| *a = *b);
+            let c = w * self.scale;
+            for t in &self.trees {
+                coalition_walk(t, 0, x, &z, player_of, 0, 0, c, d, &mut outcomes);
+            }
+        }
+        let mut ey = vec![0.0; masks.len() * d];
+        if m <= 20 {
+            // Dense table over all 2^m masks: each outcome adds to the supersets of A that avoid B.
+            let full: u64 = (1u64 << m) - 1;
+            let mut table = vec![0.0; (1usize << m) * d];
+            for ((a, b), val) in &outcomes {
+                let free = full & !a & !b;
+                let mut t = free;
+                loop {
+                    let s = (a | t) as usize;
+                    for k in 0..d {
+                        table[s * d + k] += val[k];
+                    }
+                    if t == 0 {
+                        break;
+                    }
+                    t = (t - 1) & free;
+                }
+            }
+            for (i, &s) in masks.iter().enumerate() {
+                ey[i * d..(i + 1) * d].copy_from_slice(&table[s as usize * d..(s as usize + 1) * d]);
+            }
+        } else {
+            for ((a, b), val) in &outcomes {
+                for (i, &s) in masks.iter().enumerate() {
+                    if a & !s == 0 && b & s == 0 {
+                        for k in 0..d {
+                            ey[i * d + k] += val[k];
+                        }
+                    }
+                }
+            }
+        }
+        for i in 0..masks.len() {
+            for k in 0..d {
+                ey[i * d + k] += self.offset[k];
+            }
+        }
+        ey
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn coalition_walk(
+    t: &Tree,
+    node: usize,
+    x: &[f64],
+    z: &[f64],
+    player_of: &[Option<usize>],
+    a: u64,
+    b: u64,
+    c: f64,
+    d: usize,
+    outcomes: &mut std::collections::BTreeMap<(u64, u64), Vec<f64>>,
+) {
+    if t.children_left[node] == -1 {
+        let e = outcomes.entry((a, b)).or_insert_with(|| vec![0.0; d]);
+        for (acc, v) in e.iter_mut().zip(t.value.row(node)) {
+            *acc += c * v;
+        }
+        return;
+    }
+    let f = t.feature[node] as usize;
+    let Some(p) = player_of[f] else {
+        return coalition_walk(t, t.child(node, z), x, z, player_of, a, b, c, d, outcomes);
+    };
+    let bit = 1u64 << p;
+    if a & bit != 0 {
+        return coalition_walk(t, t.child(node, x), x, z, player_of, a, b, c, d, outcomes);
+    }
+    if b & bit != 0 {
+        return coalition_walk(t, t.child(node, z), x, z, player_of, a, b, c, d, outcomes);
+    }
+    let (cx, cz) = (t.child(node, x), t.child(node, z));
+    if cx == cz {
+        coalition_walk(t, cx, x, z, player_of, a, b, c, d, outcomes);
+    } else {
+        coalition_walk(t, cx, x, z, player_of, a | bit, b, c, d, outcomes);
+        coalition_walk(t, cz, x, z, player_of, a, b | bit, c, d, outcomes);
+    }
+}
+
+/// Exact interventional TreeSHAP explainer for a [`TreeEnsemble`] against a [`Background`].
+///
+/// # Examples
+/// ```
+/// use battsentinel_core::explain::{Background, Tree, TreeEnsemble, TreeExplainer};
+/// use ndarray::array;
+/// // Stump: x0 <= 0.5 -> 1.0, else 3.0.
+/// let tree = Tree::new(vec![1, -1, -1], vec![2, -1, -1], vec![0, -1, -1], vec![0.5, f64::NAN, f64::NAN],
+///     array![[2.0], [1.0], [3.0]], vec![2.0, 1.0, 1.0]).unwrap();
+/// let model = TreeEnsemble::new(vec![tree], 1.0, vec![0.0], 2).unwrap();
+/// let bg = Background::new(array![[0.0, 0.0], [1.0, 0.0]]).unwrap();
+/// let e = TreeExplainer::new(&model, &bg).unwrap().explain(array![1.0, 5.0].view()).unwrap();
+/// assert_eq!(e.base_values, vec![2.0]);
+/// assert_eq!(e.values[[0, 0]], 1.0);
+/// assert_eq!(e.values[[1, 0]], 0.0);
+/// ```
+pub struct TreeExplainer<'a> {
+    model: &'a TreeEnsemble,
+    background: &'a Background,
+    expected_value: Vec<f64>,
+    names: Vec<String>,
+    /// Precomputed factors W(a, b) = a! b! / (a + b + 1)!, indexed [a][b].
+    w: Vec<Vec<f64>>,
+}
+
+impl<'a> TreeExplainer<'a> {
+    /// Builds the explainer; the expected value is the weighted mean prediction over the background.
+    ///
+    /// # Errors
+    /// [`ExplainError::ShapeMismatch`] when the background has a different number of features.
+    pub fn new(model: &'a TreeEnsemble, background: &'a Background) -> Result<Self, ExplainError> {
+        if background.n_features() != model.n_features {
+            return Err(ExplainError::ShapeMismatch {
+                what: "background",
+                expected: model.n_features,
+                got: background.n_features(),
+            });
+        }
+        let f0 = model.predict(background.data())?;
+        let d = model.n_outputs();
+        let mut ev = vec![0.0; d];
+        for (row, w) in f0.rows().into_iter().zip(background.weights()) {
+            for (a, v) in ev.iter_mut().zip(row) {
+                *a += w * v;
+            }
+        }
+        let depth = model.trees.iter().map(max_depth).max().unwrap_or(0) + 1;
+        let mut w = vec![vec![0.0; depth + 1]; depth + 1];
+        for (a, row) in w.iter_mut().enumerate() {
+            for (b, v) in row.iter_mut().enumerate() {
+                // a! b! / (a+b+1)! = 1 / ((a+b+1) · C(a+b, a))
+                let mut c = 1.0f64;
+                for i in 0..a.min(b) {
+                    c = c * (a + b - i) as f64 / (i + 1) as f64;
+                }
+                *v = 1.0 / ((a + b + 1) as f64 * c.round());
+            }
+        }
+        let names = (0..model.n_features).map(|j| format!("x{j}")).collect();
+        Ok(Self { model, background, expected_value: ev, names, w })
+    }
+
+    /// Names the features.
+    ///
+    /// # Errors
+    /// [`ExplainError::ShapeMismatch`] for the wrong count.
+    pub fn with_feature_names(mut self, names: Vec<String>) -> Result<Self, ExplainError> {
+        if names.len() != self.model.n_features {
+            return Err(ExplainError::ShapeMismatch {
+                what: "feature names",
+                expected: self.model.n_features,
+                got: names.len(),
+            });
+        }
+        self.names = names;
+        Ok(self)
+    }
+
+    /// Weighted mean prediction over the background, per output.
+    pub fn expected_value(&self) -> &[f64] {
+        &self.expected_value
+    }
+
+    /// Interventional SHAP values of one instance.
+    ///
+    /// # Errors
+    /// [`ExplainError::ShapeMismatch`] when `x` has the wrong length.
+    pub fn explain(&self, x: ArrayView1<'_, f64>) -> Result<Explanation, ExplainError> {
+        let p = self.model.n_features;
+        if x.len() != p {
+            return Err(ExplainError::ShapeMismatch { what: "instance", expected: p, got: x.len() });
+        }
+        let d = self.model.n_outputs();
+        let xv = x.to_vec();
+        let mut phi = vec![0.0; p * d];
+        let mut tmp = vec![0.0; p * d];
+        let mut state = vec![0u8; p];
+        let mut path = Vec::with_capacity(64);
+        let bg = self.background.data();
+        let mut z = vec![0.0; p];
+        for (zi, &wz) in bg.rows().into_iter().zip(self.background.weights()) {
+            z.iter_mut().zip(zi).for_each(|(a, b)| *a = *b);
+            tmp.iter_mut().for_each(|v| *v = 0.0);
+            for t in &self.model.trees {
+                self.walk(t, 0, &xv, &z, &mut state, &mut path, 0, 0, &mut tmp, d);
+            }
+            for (a, v) in phi.iter_mut().zip(&tmp) {
+                *a += wz * v;
+            }
+        }
+        let mut values = Array2::zeros((p, d));
+        for j in 0..p {
+            for k in 0..d {
+                values[[j, k]] = self.model.scale * phi[j * d + k];
+            }
+        }
+        let mut out = vec![0.0; d];
+        self.model.predict_row(&xv, &mut out);
+        Ok(Explanation {
+            feature_names: self.names.clone(),
+            base_values: self.expected_value.clone(),
+            model_output: out,
+            values,
+            instance: xv,
+        })
+    }
+
+    /// Explains every row (in parallel over instances with feature `parallel`).
+    ///
+    /// # Errors
+    /// As [`TreeExplainer::explain`].
+    pub fn explain_rows(&self, xs: ArrayView2<'_, f64>) -> Result<ExplanationSet, ExplainError> {
+        #[cfg(feature = "parallel")]
+        let list: Vec<Explanation> = {
+            use rayon::prelude::*;
+            (0..xs.nrows()).into_par_iter().map(|i| self.explain(xs.row(i))).collect::<Result<_, _>>()?
+        };
+        #[cfg(not(feature = "parallel"))]
+        let list: Vec<Explanation> =
+            (0..xs.nrows()).map(|i| self.explain(xs.row(i))).collect::<Result<_, _>>()?;
+        Ok(ExplanationSet::from_explanations(&list, self.names.clone(), self.expected_value.clone()))
+    }
+
+    /// Depth-first walk; `state[f]` is 0 (undecided), 1 (follows x) or 2 (follows z).
+    #[allow(clippy::too_many_arguments)]
+    fn walk(
+        &self,
+        t: &Tree,
+        node: usize,
+        x: &[f64],
+        z: &[f64],
+        state: &mut [u8],
+        path: &mut Vec<usize>,
+        a: usize,
+        b: usize,
+        phi: &mut [f64],
+        d: usize,
+    ) {
+        if t.children_left[node] == -1 {
+            if a + b == 0 {
+                return;
+            }
+            let v = t.value.row(node);
+            let wa = if a > 0 { self.w[a - 1][b] } else { 0.0 };
+            let wb = if b > 0 { self.w[a][b - 1] } else { 0.0 };
+            for &f in path.iter() {
+                let c = if state[f] == 1 { wa } else { -wb };
+                for (k, val) in v.iter().enumerate() {
+                    phi[f * d + k] += c * val;
+                }
+            }
+            return;
+        }
+        let f = t.feature[node] as usize;
+        let cx = t.child(node, x);
+        match state[f] {
+            1 => self.walk(t, cx, x, z, state, path, a, b, phi, d),
+            2 => {
+                let cz = t.child(node, z);
+                self.walk(t, cz, x, z, state, path, a, b, phi, d)
+            }
+            _ => {
+                let cz = t.child(node, z);
+                if cx == cz {
+                    self.walk(t, cx, x, z, state, path, a, b, phi, d);
+                } else {
+                    path.push(f);
+                    state[f] = 1;
+                    self.walk(t, cx, x, z, state, path, a + 1, b, phi, d);
+                    state[f] = 2;
+                    self.walk(t, cz, x, z, state, path, a, b + 1, phi, d);
+                    state[f] = 0;
+                    path.pop();
+                }
+            }
+        }
+    }
+}
+
+fn max_depth(t: &Tree) -> usize {
+    let mut depth = vec![0usize; t.n_nodes()];
+    let mut best = 0;
+    for i in 0..t.n_nodes() {
+        if t.children_left[i] != -1 {
+            let (l, r) = (t.children_left[i] as usize, t.children_right[i] as usize);
+            depth[l] = depth[i] + 1;
+            depth[r] = depth[i] + 1;
+            best = best.max(depth[i] + 1);
+        }
+    }
+    best
+}

@@ -1,0 +1,482 @@
+//! The row engine shared by every time-series reader: parses each record according to its column plans,
+//! keeps columns aligned, records every dropped or repaired value in the quality report, then normalises
+//! time, current sign and sensor faults.
+
+use super::columns::{parse_kind, ColPlan, Role};
+use super::error::ParseError;
+use super::options::{CurrentSign, Format, ReadOptions};
+use super::text::{self, Num, TimeVal};
+use crate::data::{BatteryLog, Channel, LogMeta, QualityReport, StepKind};
+use csv::ByteRecord;
+use std::collections::BTreeMap;
+
+/// Below absolute zero: a disconnected thermocouple (Maccor reads ≈ −2 500 °C).
+const DISCONNECTED_BELOW_C: f64 = -273.15;
+/// Above this a temperature is physically impossible for a cell log.
+const IMPOSSIBLE_ABOVE_C: f64 = 1000.0;
+
+enum Store {
+    None,
+    F(Vec<f64>),
+    U(Vec<Option<u32>>),
+    K(Vec<Option<StepKind>>),
+}
+
+/// Values injected by the Neware hierarchical reader from cycle and step rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RowContext {
+    pub cycle: Option<u32>,
+    pub step: Option<u32>,
+    pub kind: Option<StepKind>,
+}
+
+/// Cycle, step and step-kind columns filled from [`RowContext`].
+type ContextColumns = (Vec<Option<u32>>, Vec<Option<u32>>, Vec<Option<StepKind>>);
+
+/// First unreadable cell, kept to report when nothing at all could be read.
+struct FirstBad {
+    line: usize,
+    column: String,
+    value: String,
+}
+
+pub(crate) struct Builder {
+    plans: Vec<ColPlan>,
+    stores: Vec<Store>,
+    time_col: Option<usize>,
+    abs_col: Option<usize>,
+    /// The absolute-time column provides the time axis.
+    abs_is_time: bool,
+    interval_s: Option<f64>,
+    decimal_comma: bool,
+    strict: bool,
+    file: Option<String>,
+    time: Vec<f64>,
+    time_abs: Option<bool>,
+    first_abs: Option<f64>,
+    first_abs_row_time: f64,
+    ctx: Option<ContextColumns>,
+    pub(crate) context: RowContext,
+    last_kind: (Vec<u8>, Option<StepKind>),
+    quality: QualityReport,
+    first_bad: Option<FirstBad>,
+    ncols: usize,
+}
+
+impl Builder {
+    pub(crate) fn new(
+        plans: Vec<ColPlan>,
+        opts: &ReadOptions,
+        decimal_comma: bool,
+        interval_s: Option<f64>,
+        with_context: bool,
+    ) -> Self {
+        let time_col = plans.iter().position(|p| p.role == Role::Time);
+        let abs_col = plans.iter().position(|p| p.role == Role::AbsTime);
+        let stores = plans
+            .iter()
+            .map(|p| match p.role {
+                Role::Time | Role::AbsTime | Role::Ignored => Store::None,
+                Role::Cycle | Role::Step => Store::U(Vec::new()),
+                Role::Kind => Store::K(Vec::new()),
+                _ => Store::F(Vec::new()),
+            })
+            .collect();
+        let has = |r: Role| plans.iter().any(|p| p.role == r);
+        let ctx = (with_context && !(has(Role::Cycle) || has(Role::Step) || has(Role::Kind)))
+            .then(|| (Vec::new(), Vec::new(), Vec::new()));
+        Self {
+            ncols: plans.len(),
+            abs_is_time: time_col.is_none() && abs_col.is_some(),
+            plans,
+            stores,
+            time_col,
+            abs_col,
+            interval_s,
+            decimal_comma,
+            strict: opts.strict,
+            file: opts.file_name.clone(),
+            time: Vec::new(),
+            time_abs: None,
+            first_abs: None,
+            first_abs_row_time: 0.0,
+            ctx,
+            context: RowContext::default(),
+            last_kind: (Vec::new(), None),
+            quality: QualityReport::default(),
+            first_bad: None,
+        }
+    }
+
+    /// True when the plan has a time axis (a time column, an absolute-time column, or a sampling interval).
+    pub(crate) fn has_time_axis(&self) -> bool {
+        self.time_col.is_some() || self.abs_col.is_some() || self.interval_s.is_some()
+    }
+
+    fn bad(&mut self, line: usize, col: usize, value: &[u8], action: &str) -> Result<(), ParseError> {
+        let header = self.plans[col].header.clone();
+        let v = String::from_utf8_lossy(value).into_owned();
+        if self.strict {
+            return Err(ParseError::BadValue { file: self.file.clone(), line, column: header, value: v });
+        }
+        if self.first_bad.is_none() {
+            self.first_bad = Some(FirstBad { line, column: header.clone(), value: v.clone() });
+        }
+        self.quality.record("unparseable", Some(&header), action, line, 1, || {
+            format!("value `{v}` is not a number (first at line {line})")
+        });
+        Ok(())
+    }
+
+    /// Reads one record (source line `line`, 1-based).
+    pub(crate) fn push(&mut self, rec: &ByteRecord, line: usize) -> Result<(), ParseError> {
+        self.quality.rows_read += 1;
+        if rec.len() < self.ncols {
+            self.quality.record("short_row", None, "repaired", line, 1, || {
+                format!("row has {} fields, header has {}: missing fields set missing", rec.len(), self.ncols)
+            });
+        }
+        // Time decides whether the row is kept.
+        let t = if let Some(tc) = self.time_col.or(if self.abs_is_time { self.abs_col } else { None }) {
+            let field = rec.get(tc).unwrap_or(b"");
+            let scale = self.plans[tc].scale;
+            let parsed = if self.abs_is_time {
+                match text::parse_num(field, self.decimal_comma) {
+                    Num::Value(v) if v.is_finite() && v > 1e8 => Some(TimeVal::Abs(v)),
+                    Num::Value(v) if v.is_finite() => Some(TimeVal::Rel(v * scale)),
+                    _ => text::parse_time(field, scale, self.decimal_comma),
+                }
+            } else {
+                text::parse_time(field, scale, self.decimal_comma)
+            };
+            match parsed {
+                Some(tv) => {
+                    let (is_abs, v) = match tv {
+                        TimeVal::Abs(v) => (true, v),
+                        TimeVal::Rel(v) => (false, v),
+                    };
+                    match self.time_abs {
+                        None => self.time_abs = Some(is_abs),
+                        Some(a) if a != is_abs => {
+                            self.bad(line, tc, field, "dropped_row")?;
+                            return Ok(());
+                        }
+                        _ => {}
+                    }
+                    v
+                }
+                None => {
+                    if text::trim(field).is_empty() || text::is_missing_marker(field) {
+                        let header = self.plans[tc].header.clone();
+                        if self.strict {
+                            return Err(ParseError::BadValue {
+                                file: self.file.clone(),
+                                line,
+                                column: header,
+                                value: String::new(),
+                            });
+                        }
+                        self.quality.record("missing_time", Some(&header), "dropped_row", line, 1, || {
+                            "row without a time value".to_string()
+                        });
+                    } else {
+                        self.bad(line, tc, field, "dropped_row")?;
+                    }
+                    return Ok(());
+                }
+            }
+        } else {
+            self.time.len() as f64 * self.interval_s.unwrap_or(1.0)
+        };
+        if self.time.is_empty() {
+            self.first_abs_row_time = t;
+        }
+        self.time.push(t);
+        if let (Some(ac), false, None) = (self.abs_col, self.abs_is_time, self.first_abs) {
+            let f = rec.get(ac).unwrap_or(b"");
+            self.first_abs = match text::parse_num(f, self.decimal_comma) {
+                Num::Value(v) if v.is_finite() && v > 1e8 => Some(v),
+                _ => text::parse_datetime(f).map(text::epoch_s),
+            };
+            if self.first_abs.is_some() {
+                self.first_abs_row_time = t;
+            }
+        }
+        for i in 0..self.ncols {
+            let field = rec.get(i).unwrap_or(b"");
+            match &mut self.stores[i] {
+                Store::None => {}
+                Store::F(v) => {
+                    let p = &self.plans[i];
+                    let x = match p.role {
+                        Role::ExtraTime(_) => match text::parse_time(field, p.scale, self.decimal_comma) {
+                            Some(TimeVal::Rel(s)) => Some(s),
+                            _ if text::trim(field).is_empty() || text::is_missing_marker(field) => {
+                                Some(f64::NAN)
+                            }
+                            _ => None,
+                        },
+                        _ => match text::parse_num(field, self.decimal_comma) {
+                            Num::Value(x) => Some(x * p.scale + p.offset),
+                            Num::Missing => Some(f64::NAN),
+                            Num::Bad => None,
+                        },
+                    };
+                    match x {
+                        Some(x) => v.push(x),
+                        None => {
+                            v.push(f64::NAN);
+                            self.bad(line, i, field, "set_missing")?;
+                        }
+                    }
+                }
+                Store::U(v) => match text::parse_num(field, self.decimal_comma) {
+                    Num::Value(x)
+                        if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= f64::from(u32::MAX) =>
+                    {
+                        v.push(Some(x as u32))
+                    }
+                    Num::Missing => v.push(None),
+                    _ => {
+                        v.push(None);
+                        self.bad(line, i, field, "set_missing")?;
+                    }
+                },
+                Store::K(v) => {
+                    if self.last_kind.0 != field {
+                        self.last_kind = (field.to_vec(), parse_kind(field));
+                    }
+                    v.push(self.last_kind.1);
+                }
+            }
+        }
+        if let Some((c, s, k)) = &mut self.ctx {
+            c.push(self.context.cycle);
+            s.push(self.context.step);
+            k.push(self.context.kind);
+        }
+        Ok(())
+    }
+
+    /// Assembles the log: relative time, start time, sign normalisation, sensor checks, time checks.
+    pub(crate) fn finish(
+        self,
+        format: Format,
+        opts: &ReadOptions,
+        mut meta: LogMeta,
+    ) -> Result<BatteryLog, ParseError> {
+        let Builder {
+            plans,
+            stores,
+            mut time,
+            time_abs,
+            first_abs,
+            first_abs_row_time,
+            ctx,
+            mut quality,
+            ..
+        } = self;
+        if quality.rows_read == 0 {
+            return Err(ParseError::Empty { file: opts.file_name.clone() });
+        }
+        if time.is_empty() {
+            let fb =
+                self.first_bad.unwrap_or(FirstBad { line: 0, column: String::new(), value: String::new() });
+            return Err(ParseError::BadValue {
+                file: opts.file_name.clone(),
+                line: fb.line,
+                column: fb.column,
+                value: fb.value,
+            });
+        }
+        let mut log = BatteryLog::default();
+        if time_abs == Some(true) {
+            let t0 = time[0];
+            log.start_time = text::from_epoch_s(t0);
+            for t in &mut time {
+                *t -= t0;
+            }
+        } else if let Some(a) = first_abs {
+            log.start_time = text::from_epoch_s(a - first_abs_row_time);
+        }
+        meta.mapping = plans.iter().map(ColPlan::mapping).collect();
+        let mut kinds: Option<Vec<Option<StepKind>>> = None;
+        for (p, s) in plans.into_iter().zip(stores) {
+            match (p.role, s) {
+                (Role::Voltage, Store::F(v)) => log.voltage_v = Some(v),
+                (Role::Current, Store::F(v)) => log.current_a = Some(v),
+                (Role::Temperature(name), Store::F(v)) => {
+                    log.temperatures_c.push(Channel::new(name, "°C", v))
+                }
+                (Role::ChargeCapacity, Store::F(v)) => log.charge_capacity_ah = Some(v),
+                (Role::DischargeCapacity, Store::F(v)) => log.discharge_capacity_ah = Some(v),
+                (Role::ChargeEnergy, Store::F(v)) => log.charge_energy_wh = Some(v),
+                (Role::DischargeEnergy, Store::F(v)) => log.discharge_energy_wh = Some(v),
+                (Role::Extra(name), Store::F(v)) => log.extra.push(Channel::new(name, p.unit_si, v)),
+                (Role::ExtraTime(name), Store::F(v)) => log.extra.push(Channel::new(name, "s", v)),
+                (Role::Cycle, Store::U(v)) => log.cycle_index = Some(v),
+                (Role::Step, Store::U(v)) => log.step_index = Some(v),
+                (Role::Kind, Store::K(v)) => kinds = Some(v),
+                _ => {}
+            }
+        }
+        if let Some((c, s, k)) = ctx {
+            log.cycle_index = Some(c);
+            log.step_index = Some(s);
+            kinds = Some(k);
+        }
+        log.step_kind = kinds;
+        log.time_s = time;
+        let sign = opts.current_sign.unwrap_or(format.current_sign());
+        meta.current_sign = normalise_current(&mut log, sign);
+        sensor_checks(&mut log, &mut quality);
+        time_checks(&log.time_s, &mut quality);
+        quality.rows_kept = log.len();
+        log.meta = meta;
+        log.quality = quality;
+        log.validate().map_err(|e| ParseError::BadHeader {
+            file: opts.file_name.clone(),
+            line: 0,
+            reason: e.to_string(),
+        })?;
+        Ok(log)
+    }
+}
+
+/// Applies the sign convention; returns the description stored in the metadata.
+fn normalise_current(log: &mut BatteryLog, sign: CurrentSign) -> String {
+    let Some(cur) = log.current_a.as_mut() else {
+        return "no current column".to_string();
+    };
+    let negate = |c: &mut Vec<f64>| c.iter_mut().for_each(|x| *x = -*x);
+    match sign {
+        CurrentSign::ChargePositive => {
+            negate(cur);
+            "signed, charge positive in the source → negated (positive = discharge)".to_string()
+        }
+        CurrentSign::DischargePositive => "signed, discharge positive in the source → kept".to_string(),
+        CurrentSign::StateOrSigned => {
+            if cur.iter().any(|&x| x < 0.0) {
+                negate(cur);
+                "signed (negative values present), charge positive → negated".to_string()
+            } else if let Some(k) = &log.step_kind {
+                for (x, k) in cur.iter_mut().zip(k) {
+                    match k {
+                        Some(StepKind::Discharge) => *x = x.abs(),
+                        Some(StepKind::Charge | StepKind::Cv) => *x = -x.abs(),
+                        _ => {}
+                    }
+                }
+                "unsigned with State column: D → +, C → −".to_string()
+            } else {
+                "unsigned, no State column: kept as discharge positive".to_string()
+            }
+        }
+        CurrentSign::Auto => {
+            let mut score = 0.0;
+            if let Some(k) = &log.step_kind {
+                for (x, k) in cur.iter().zip(k) {
+                    match k {
+                        Some(StepKind::Charge | StepKind::Cv) => score += x.signum(),
+                        Some(StepKind::Discharge) => score -= x.signum(),
+                        _ => {}
+                    }
+                }
+            }
+            if score == 0.0 {
+                if let Some(v) = &log.voltage_v {
+                    for i in 1..v.len() {
+                        let dv = v[i] - v[i - 1];
+                        if dv.is_finite() && cur[i].is_finite() && cur[i] != 0.0 {
+                            score += cur[i].signum() * dv.signum();
+                        }
+                    }
+                }
+            }
+            if score > 0.0 {
+                negate(cur);
+                "inferred charge positive (current positive while charging / voltage rising) → negated"
+                    .to_string()
+            } else {
+                "inferred discharge positive → kept".to_string()
+            }
+        }
+    }
+}
+
+/// Disconnected or impossible temperatures become missing, grouped into one issue per kind of fault.
+fn sensor_checks(log: &mut BatteryLog, q: &mut QualityReport) {
+    let mut disconnected: Vec<(String, usize, usize, usize, f64)> = Vec::new();
+    for ch in &mut log.temperatures_c {
+        let (mut n, mut first, mut last, mut example) = (0usize, usize::MAX, 0usize, f64::NAN);
+        for (i, x) in ch.values.iter_mut().enumerate() {
+            if *x < DISCONNECTED_BELOW_C || *x > IMPOSSIBLE_ABOVE_C {
+                if n == 0 {
+                    example = *x;
+                }
+                n += 1;
+                first = first.min(i);
+                last = i;
+                *x = f64::NAN;
+            }
+        }
+        if n > 0 {
+            disconnected.push((ch.name.clone(), n, first, last, example));
+        }
+    }
+    if disconnected.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = disconnected.iter().map(|d| d.0.as_str()).collect();
+    let count = disconnected.iter().map(|d| d.1).max().unwrap_or(0);
+    let first = disconnected.iter().map(|d| d.2).min().unwrap_or(0);
+    let last = disconnected.iter().map(|d| d.3).max().unwrap_or(0);
+    let example = disconnected[0].4;
+    let detail = format!(
+        "{} temperature channel(s) read outside [−273.15, 1000] °C (e.g. {example:.1} °C): disconnected sensor, set missing",
+        names.len()
+    );
+    q.issues.push(crate::data::QualityIssue {
+        code: "disconnected_sensor".to_string(),
+        column: Some(names.join(", ")),
+        action: "set_missing".to_string(),
+        count,
+        first_line: first + 1,
+        last_line: last + 1,
+        detail,
+    });
+}
+
+/// Duplicate and backwards timestamps are flagged (kept: the cycler wrote them).
+fn time_checks(t: &[f64], q: &mut QualityReport) {
+    for i in 1..t.len() {
+        if t[i] < t[i - 1] {
+            q.record("time_backwards", Some("time_s"), "flagged", i + 1, 1, || {
+                format!("time goes back from {} s to {} s (row {})", t[i - 1], t[i], i + 1)
+            });
+        } else if t[i] == t[i - 1] {
+            q.record("time_duplicate", Some("time_s"), "flagged", i + 1, 1, || {
+                format!("time {} s repeated (row {})", t[i], i + 1)
+            });
+        }
+    }
+}
+
+/// Key/value pairs from a preamble (`key:,value`, `key: value`, `key<TAB>value`).
+pub(crate) fn preamble_info(lines: &[String]) -> BTreeMap<String, String> {
+    let mut info = BTreeMap::new();
+    for l in lines {
+        let l = l.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        if let Some(i) = l.find(':') {
+            let k = l[..i].trim().trim_matches(',').trim();
+            let v = l[i + 1..].trim().trim_matches(|c| c == ',' || c == '\t').trim();
+            if !k.is_empty() && !v.is_empty() && k.len() < 80 {
+                info.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    info
+}

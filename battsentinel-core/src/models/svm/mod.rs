@@ -1,0 +1,479 @@
+//! Support vector machines on linfa-svm's SMO solver (which reproduces libsvm's solution): C-SVC with
+//! one-vs-one voting for several classes (as libsvm / scikit-learn's `SVC`), Platt-scaled probabilities
+//! (per pair, combined by Wu–Lin–Weng pairwise coupling as libsvm), and the one-class SVM.
+//!
+//! Kernels: RBF `exp(−γ‖x−x'‖²)`, linear `⟨x,x'⟩`, polynomial `(⟨x,x'⟩ + coef0)^degree` (scikit-learn's
+//! `poly` with `gamma = 1`). Differences from libsvm: the Platt sigmoid is fitted on the training decision
+//! values (libsvm uses an internal 5-fold cross-validation), so probabilities are somewhat sharper.
+//!
+//! wasm: the SMO solver and Platt fit draw no random numbers, so the wasm build needs no random source
+//! (the core registers an always-failing `getrandom` backend; nothing here reaches it).
+
+use linfa::composing::platt_scaling::{platt_newton_method, PlattParams};
+use linfa::prelude::Fit;
+use linfa::DatasetBase;
+use linfa::ParamGuard as _;
+use linfa_svm::Svm;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use super::persist::Persist;
+use super::validate::{check_features, check_predict, encode_classes};
+use super::ModelError;
+use crate::params::{ParamError, ParamGuard};
+
+/// SVM kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SvmKernel {
+    /// `exp(−gamma·‖x−x'‖²)`.
+    Rbf {
+        /// Width parameter γ > 0 (scikit-learn's `gamma`).
+        gamma: f64,
+    },
+    /// `⟨x, x'⟩`.
+    Linear,
+    /// `(⟨x, x'⟩ + coef0)^degree`.
+    Polynomial {
+        /// Additive constant.
+        coef0: f64,
+        /// Degree ≥ 1.
+        degree: f64,
+    },
+}
+
+/// Validated SVM parameters; build them with [`SvmParams`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SvmValidParams {
+    c: f64,
+    nu: f64,
+    kernel: SvmKernel,
+    tol: f64,
+    probability: bool,
+}
+
+impl Default for SvmValidParams {
+    fn default() -> Self {
+        SvmValidParams {
+            c: 1.0,
+            nu: 0.5,
+            kernel: SvmKernel::Rbf { gamma: 0.1 },
+            tol: 1e-3,
+            probability: true,
+        }
+    }
+}
+
+impl SvmValidParams {
+    /// Penalty C (C-SVC).
+    pub fn c(&self) -> f64 {
+        self.c
+    }
+    /// ν (one-class SVM).
+    pub fn nu(&self) -> f64 {
+        self.nu
+    }
+    /// Kernel.
+    pub fn kernel(&self) -> SvmKernel {
+        self.kernel
+    }
+    /// Solver tolerance.
+    pub fn tol(&self) -> f64 {
+        self.tol
+    }
+    /// Whether Platt probabilities are fitted.
+    pub fn probability(&self) -> bool {
+        self.probability
+    }
+}
+
+/// SVM parameters (unchecked builder). Defaults: C = 1, ν = 0.5, RBF with γ = 0.1 (scikit-learn's "scale"
+/// is `1 / (n_features · var(X))`: set γ explicitly), tolerance 1e-3 (as libsvm), probabilities on.
+///
+/// # Examples
+/// ```
+/// use battsentinel_core::models::svm::{SvmClassifier, SvmKernel, SvmParams};
+/// use ndarray::array;
+/// let x = array![[0.0, 0.0], [0.2, 0.1], [1.0, 1.0], [0.9, 1.1], [0.1, 0.2], [1.1, 0.9]];
+/// let y = array![0usize, 0, 1, 1, 0, 1];
+/// let p = SvmParams::default().c(10.0).kernel(SvmKernel::Rbf { gamma: 1.0 });
+/// let m = SvmClassifier::fit(&p, &x.view(), &y.view())?;
+/// assert_eq!(m.predict(&x.view())?, y);
+/// # Ok::<(), battsentinel_core::models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SvmParams(SvmValidParams);
+
+impl SvmParams {
+    /// Penalty C > 0.
+    pub fn c(mut self, c: f64) -> Self {
+        self.0.c = c;
+        self
+    }
+    /// ν in (0, 1] for the one-class SVM.
+    pub fn nu(mut self, nu: f64) -> Self {
+        self.0.nu = nu;
+        self
+    }
+    /// Kernel.
+    pub fn kernel(mut self, kernel: SvmKernel) -> Self {
+        self.0.kernel = kernel;
+        self
+    }
+    /// Solver tolerance > 0.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.0.tol = tol;
+        self
+    }
+    /// Fit Platt probabilities.
+    pub fn probability(mut self, on: bool) -> Self {
+        self.0.probability = on;
+        self
+    }
+}
+
+impl ParamGuard for SvmParams {
+    type Checked = SvmValidParams;
+
+    fn check_ref(&self) -> Result<&SvmValidParams, ParamError> {
+        let p = &self.0;
+        crate::params::positive("c", p.c)?;
+        crate::params::positive("tol", p.tol)?;
+        if !(p.nu > 0.0 && p.nu <= 1.0) {
+            return Err(ParamError::invalid("nu", p.nu, "must be in (0, 1]"));
+        }
+        match p.kernel {
+            SvmKernel::Rbf { gamma } => crate::params::positive("kernel.gamma", gamma)?,
+            SvmKernel::Polynomial { coef0, degree } => {
+                if !(coef0.is_finite() && degree.is_finite() && degree >= 1.0) {
+                    return Err(ParamError::invalid(
+                        "kernel",
+                        p.kernel,
+                        "needs finite coef0 and degree >= 1",
+                    ));
+                }
+            }
+            SvmKernel::Linear => {}
+        }
+        Ok(p)
+    }
+
+    fn check(self) -> Result<SvmValidParams, ParamError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+impl ParamGuard for SvmValidParams {
+    type Checked = SvmValidParams;
+
+    fn check_ref(&self) -> Result<&SvmValidParams, ParamError> {
+        Ok(self)
+    }
+
+    fn check(self) -> Result<SvmValidParams, ParamError> {
+        Ok(self)
+    }
+}
+
+fn linfa_params(p: &SvmValidParams) -> linfa_svm::SvmParams<f64, bool> {
+    let base = Svm::<f64, bool>::params().eps(p.tol);
+    match p.kernel {
+        SvmKernel::Rbf { gamma } => base.gaussian_kernel(1.0 / gamma),
+        SvmKernel::Linear => base.linear_kernel(),
+        SvmKernel::Polynomial { coef0, degree } => base.polynomial_kernel(coef0, degree),
+    }
+}
+
+/// One binary machine between classes `pos` (decision > 0) and `neg`, with its Platt sigmoid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Pairwise {
+    pos: usize,
+    neg: usize,
+    svm: Svm<f64, bool>,
+    platt: Option<(f64, f64)>,
+}
+
+impl Pairwise {
+    fn decision(&self, x: &ArrayView1<f64>) -> f64 {
+        self.svm.weighted_sum(x) - self.svm.rho
+    }
+}
+
+fn sigmoid_prob(f: f64, (a, b): (f64, f64)) -> f64 {
+    let z = a * f + b;
+    if z >= 0.0 {
+        (-z).exp() / (1.0 + (-z).exp())
+    } else {
+        1.0 / (1.0 + z.exp())
+    }
+}
+
+/// A fitted C-SVC (binary or one-vs-one multi-class).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SvmClassifier {
+    params: SvmValidParams,
+    n_features: usize,
+    classes: Vec<usize>,
+    machines: Vec<Pairwise>,
+}
+
+impl SvmClassifier {
+    /// Fits a C-SVC to `x` and labels `y`: one binary machine per pair of classes.
+    ///
+    /// # Errors
+    /// [`ModelError::Params`], [`ModelError::EmptyData`], [`ModelError::NonFinite`],
+    /// [`ModelError::TargetLength`], [`ModelError::SingleClass`], [`ModelError::Svm`].
+    pub fn fit<P: ParamGuard<Checked = SvmValidParams>>(
+        params: &P,
+        x: &ArrayView2<f64>,
+        y: &ArrayView1<usize>,
+    ) -> Result<Self, ModelError> {
+        let p = params.check_ref()?;
+        check_features(x)?;
+        let (classes, enc) = encode_classes(x.nrows(), y)?;
+        let k = classes.len();
+        let lp = linfa_params(p).pos_neg_weights(p.c, p.c);
+        let lp = lp.check_ref().map_err(|source| ModelError::Svm { source })?;
+        let mut machines = Vec::new();
+        for a in 0..k {
+            for b in a + 1..k {
+                let rows: Vec<usize> = (0..x.nrows()).filter(|&r| enc[r] == a || enc[r] == b).collect();
+                let records = x.select(ndarray::Axis(0), &rows);
+                let targets: Array1<bool> = rows.iter().map(|&r| enc[r] == a).collect();
+                let ds = DatasetBase::new(records, targets);
+                let svm = lp.fit(&ds).map_err(|source| ModelError::Svm { source })?;
+                let mut m = Pairwise { pos: a, neg: b, svm, platt: None };
+                if p.probability {
+                    let dec: Array1<f64> = ds.records().outer_iter().map(|r| m.decision(&r)).collect();
+                    let pp = PlattParams::<f64, ()>::default();
+                    let pv = pp.check_ref().map_err(|e| ModelError::Svm { source: e.into() })?;
+                    let ab = platt_newton_method(dec.view(), ds.targets().view(), pv)
+                        .map_err(|e| ModelError::Svm { source: e.into() })?;
+                    m.platt = Some(ab);
+                }
+                machines.push(m);
+            }
+        }
+        Ok(SvmClassifier { params: p.clone(), n_features: x.ncols(), classes, machines })
+    }
+
+    /// Decision values per row and machine (`n_rows × n_pairs`, pairs `(0,1), (0,2), …, (1,2), …`; positive
+    /// favours the first class of the pair), as scikit-learn's `decision_function_shape="ovo"`.
+    ///
+    /// # Errors
+    /// [`ModelError::FeatureCount`], [`ModelError::NonFinite`].
+    pub fn decision_function(&self, x: &ArrayView2<f64>) -> Result<Array2<f64>, ModelError> {
+        check_predict(x, self.n_features)?;
+        let mut out = Array2::zeros((x.nrows(), self.machines.len()));
+        for (r, row) in x.outer_iter().enumerate() {
+            for (j, m) in self.machines.iter().enumerate() {
+                out[[r, j]] = m.decision(&row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Predicted label per row by one-vs-one voting (ties: the lower class index, as libsvm).
+    ///
+    /// # Errors
+    /// As [`Self::decision_function`].
+    pub fn predict(&self, x: &ArrayView2<f64>) -> Result<Array1<usize>, ModelError> {
+        let dec = self.decision_function(x)?;
+        let k = self.classes.len();
+        Ok(dec
+            .outer_iter()
+            .map(|d| {
+                let mut votes = vec![0usize; k];
+                for (m, &v) in self.machines.iter().zip(d.iter()) {
+                    votes[if v > 0.0 { m.pos } else { m.neg }] += 1;
+                }
+                let mut best = 0;
+                for c in 1..k {
+                    if votes[c] > votes[best] {
+                        best = c;
+                    }
+                }
+                self.classes[best]
+            })
+            .collect())
+    }
+
+    /// Class probabilities (`n_rows × n_classes`): Platt probability per pair, coupled as libsvm.
+    ///
+    /// # Errors
+    /// As [`Self::decision_function`]; [`ModelError::Params`] if the model was fitted without probabilities.
+    pub fn predict_proba(&self, x: &ArrayView2<f64>) -> Result<Array2<f64>, ModelError> {
+        if !self.params.probability {
+            return Err(ParamError::Inconsistent {
+                reason: "fit with probability = true to get predict_proba".into(),
+            }
+            .into());
+        }
+        let dec = self.decision_function(x)?;
+        let k = self.classes.len();
+        let mut out = Array2::zeros((x.nrows(), k));
+        let mut r = vec![0.0; k * k];
+        for (i, d) in dec.outer_iter().enumerate() {
+            for (m, &v) in self.machines.iter().zip(d.iter()) {
+                let pr = sigmoid_prob(v, m.platt.unwrap_or((-1.0, 0.0))).clamp(1e-7, 1.0 - 1e-7);
+                r[m.pos * k + m.neg] = pr;
+                r[m.neg * k + m.pos] = 1.0 - pr;
+            }
+            let p = if k == 2 { vec![r[1], r[k]] } else { couple(&r, k) };
+            for (c, v) in p.into_iter().enumerate() {
+                out[[i, c]] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sorted class labels.
+    pub fn classes(&self) -> &[usize] {
+        &self.classes
+    }
+
+    /// Total support vectors over all machines.
+    pub fn n_support(&self) -> usize {
+        self.machines.iter().map(|m| m.svm.nsupport()).sum()
+    }
+}
+
+/// libsvm's `multiclass_probability` (Wu, Lin & Weng 2004, method 2); `r[i*k+j]` = P(i | i or j).
+fn couple(r: &[f64], k: usize) -> Vec<f64> {
+    let mut q = vec![0.0; k * k];
+    for t in 0..k {
+        for j in 0..k {
+            if j != t {
+                q[t * k + t] += r[j * k + t] * r[j * k + t];
+                q[t * k + j] = -r[j * k + t] * r[t * k + j];
+            }
+        }
+    }
+    let mut p = vec![1.0 / k as f64; k];
+    let mut qp = vec![0.0; k];
+    let eps = 0.005 / k as f64;
+    for _ in 0..100.max(k) {
+        let mut pqp = 0.0;
+        for t in 0..k {
+            qp[t] = (0..k).map(|j| q[t * k + j] * p[j]).sum();
+            pqp += p[t] * qp[t];
+        }
+        let max_err = qp.iter().map(|v| (v - pqp).abs()).fold(0.0, f64::max);
+        if max_err < eps {
+            break;
+        }
+        for t in 0..k {
+            let diff = (-qp[t] + pqp) / q[t * k + t];
+            p[t] += diff;
+            pqp = (pqp + diff * (diff * q[t * k + t] + 2.0 * qp[t])) / (1.0 + diff) / (1.0 + diff);
+            for j in 0..k {
+                qp[j] = (qp[j] + diff * q[t * k + j]) / (1.0 + diff);
+                p[j] /= 1.0 + diff;
+            }
+        }
+    }
+    p
+}
+
+impl Persist for SvmClassifier {
+    const KIND: &'static str = "svm_classifier";
+
+    fn restore(&mut self) -> Result<(), ModelError> {
+        let k = self.classes.len();
+        if k < 2 || self.machines.len() != k * (k - 1) / 2 {
+            return Err(ModelError::Corrupt {
+                reason: "SVM machine count does not match the classes".into(),
+            });
+        }
+        if self.machines.iter().any(|m| m.pos >= k || m.neg >= k) {
+            return Err(ModelError::Corrupt { reason: "SVM machine class out of range".into() });
+        }
+        Ok(())
+    }
+}
+
+/// A fitted one-class SVM (novelty detection, as scikit-learn's `OneClassSVM`).
+///
+/// # Examples
+/// ```
+/// use battsentinel_core::models::svm::{OneClassSvm, SvmKernel, SvmParams};
+/// use ndarray::{array, Array2};
+/// let x = Array2::from_shape_fn((60, 2), |(i, j)| ((i * (j + 2)) % 11) as f64 / 11.0);
+/// let m = OneClassSvm::fit(&SvmParams::default().nu(0.1).kernel(SvmKernel::Rbf { gamma: 2.0 }), &x.view())?;
+/// let d = m.decision_function(&array![[0.5, 0.5], [8.0, 8.0]].view())?;
+/// assert!(d[1] < 0.0 && d[1] < d[0]);
+/// # Ok::<(), battsentinel_core::models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OneClassSvm {
+    params: SvmValidParams,
+    n_features: usize,
+    svm: Svm<f64, bool>,
+}
+
+impl OneClassSvm {
+    /// Fits on reference rows `x` with the `nu` and kernel of the params.
+    ///
+    /// # Errors
+    /// [`ModelError::Params`], [`ModelError::EmptyData`], [`ModelError::NonFinite`], [`ModelError::Svm`].
+    pub fn fit<P: ParamGuard<Checked = SvmValidParams>>(
+        params: &P,
+        x: &ArrayView2<f64>,
+    ) -> Result<Self, ModelError> {
+        let p = params.check_ref()?;
+        check_features(x)?;
+        let base = Svm::<f64, linfa::dataset::Pr>::params().eps(p.tol);
+        let lp = match p.kernel {
+            SvmKernel::Rbf { gamma } => base.gaussian_kernel(1.0 / gamma),
+            SvmKernel::Linear => base.linear_kernel(),
+            SvmKernel::Polynomial { coef0, degree } => base.polynomial_kernel(coef0, degree),
+        }
+        .nu_weight(p.nu);
+        let lp = lp.check_ref().map_err(|source| ModelError::Svm { source })?;
+        let ds = DatasetBase::new(x.to_owned(), Array1::from_elem(x.nrows(), ()));
+        let svm = lp.fit(&ds).map_err(|source| ModelError::Svm { source })?;
+        Ok(OneClassSvm { params: p.clone(), n_features: x.ncols(), svm })
+    }
+
+    /// Signed distance to the boundary per row (`Σ αᵢ K(xᵢ, x) − ρ`): negative for outliers, as
+    /// scikit-learn's `decision_function`.
+    ///
+    /// # Errors
+    /// [`ModelError::FeatureCount`], [`ModelError::NonFinite`].
+    pub fn decision_function(&self, x: &ArrayView2<f64>) -> Result<Array1<f64>, ModelError> {
+        check_predict(x, self.n_features)?;
+        Ok(x.outer_iter().map(|r| self.svm.weighted_sum(&r) - self.svm.rho).collect())
+    }
+
+    /// `Σ αᵢ K(xᵢ, x)` (= decision + ρ), as scikit-learn's `score_samples`.
+    ///
+    /// # Errors
+    /// As [`Self::decision_function`].
+    pub fn score_samples(&self, x: &ArrayView2<f64>) -> Result<Array1<f64>, ModelError> {
+        Ok(self.decision_function(x)? + self.svm.rho)
+    }
+
+    /// `1` for inliers, `-1` for outliers.
+    ///
+    /// # Errors
+    /// As [`Self::decision_function`].
+    pub fn predict(&self, x: &ArrayView2<f64>) -> Result<Array1<i8>, ModelError> {
+        Ok(self.decision_function(x)?.mapv(|d| if d >= 0.0 { 1 } else { -1 }))
+    }
+}
+
+impl Persist for OneClassSvm {
+    const KIND: &'static str = "one_class_svm";
+
+    fn restore(&mut self) -> Result<(), ModelError> {
+        if self.n_features == 0 {
+            return Err(ModelError::Corrupt { reason: "one-class SVM without features".into() });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,251 @@
+//! Hotspots: pixels above a threshold grouped into 8-connected components; and the gradient magnitude.
+
+use serde::{Deserialize, Serialize};
+
+use super::stats::{quantiles_where, PixelPos};
+
+/// Pixel rectangle, inclusive bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PixelRect {
+    /// First row.
+    pub row_min: usize,
+    /// First column.
+    pub col_min: usize,
+    /// Last row (inclusive).
+    pub row_max: usize,
+    /// Last column (inclusive).
+    pub col_max: usize,
+}
+
+/// One hotspot: an 8-connected component of pixels at or above the hotspot threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hotspot {
+    /// Rank by peak temperature (0 = hottest).
+    pub id: usize,
+    /// Area (pixels).
+    pub area_px: usize,
+    /// Area as a fraction of the valid pixels.
+    pub area_fraction: f64,
+    /// Centroid row (pixel centres, unweighted).
+    pub centroid_row: f64,
+    /// Centroid column.
+    pub centroid_col: f64,
+    /// Peak temperature (°C).
+    pub peak_c: f64,
+    /// Position of the peak.
+    pub peak_at: PixelPos,
+    /// Mean temperature (°C).
+    pub mean_c: f64,
+    /// Bounding box.
+    pub bbox: PixelRect,
+    /// Peak minus background (K).
+    pub delta_t_peak_c: f64,
+    /// Mean minus background (K).
+    pub delta_t_mean_c: f64,
+}
+
+/// Labels of the above-threshold components (0 = none) and their hotspots.
+pub(crate) struct HotspotMap {
+    pub(crate) labels: Vec<u32>,
+    pub(crate) hotspots: Vec<Hotspot>,
+    /// Label of each reported hotspot, same order.
+    pub(crate) hotspot_labels: Vec<u32>,
+    pub(crate) background_c: f64,
+}
+
+/// Finds the components of finite pixels `>= threshold_c`, keeps those of at least `min_area_px` pixels
+/// (the `max_hotspots` hottest), and measures them against the background: the median of valid pixels
+/// outside every above-threshold component (the image median if there are none outside).
+pub(crate) fn find_hotspots(
+    data: &[f64],
+    width: usize,
+    height: usize,
+    threshold_c: f64,
+    min_area_px: usize,
+    max_hotspots: usize,
+    n_valid: usize,
+) -> HotspotMap {
+    let hot = |i: usize| data[i].is_finite() && data[i] >= threshold_c;
+    let mut labels = vec![0u32; data.len()];
+    let mut stack: Vec<usize> = Vec::new();
+    struct Acc {
+        label: u32,
+        area: usize,
+        sum: f64,
+        sum_r: f64,
+        sum_c: f64,
+        peak: f64,
+        peak_i: usize,
+        bbox: PixelRect,
+    }
+    let mut comps: Vec<Acc> = Vec::new();
+    let mut next = 0u32;
+    for seed in 0..data.len() {
+        if labels[seed] != 0 || !hot(seed) {
+            continue;
+        }
+        next += 1;
+        let (r0, c0) = (seed / width, seed % width);
+        let mut acc = Acc {
+            label: next,
+            area: 0,
+            sum: 0.0,
+            sum_r: 0.0,
+            sum_c: 0.0,
+            peak: f64::NEG_INFINITY,
+            peak_i: seed,
+            bbox: PixelRect { row_min: r0, col_min: c0, row_max: r0, col_max: c0 },
+        };
+        labels[seed] = next;
+        stack.push(seed);
+        while let Some(i) = stack.pop() {
+            let (r, c) = (i / width, i % width);
+            let v = data[i];
+            acc.area += 1;
+            acc.sum += v;
+            acc.sum_r += r as f64;
+            acc.sum_c += c as f64;
+            if v > acc.peak || (v == acc.peak && i < acc.peak_i) {
+                acc.peak = v;
+                acc.peak_i = i;
+            }
+            acc.bbox.row_min = acc.bbox.row_min.min(r);
+            acc.bbox.row_max = acc.bbox.row_max.max(r);
+            acc.bbox.col_min = acc.bbox.col_min.min(c);
+            acc.bbox.col_max = acc.bbox.col_max.max(c);
+            for nr in r.saturating_sub(1)..=(r + 1).min(height - 1) {
+                for nc in c.saturating_sub(1)..=(c + 1).min(width - 1) {
+                    let j = nr * width + nc;
+                    if labels[j] == 0 && hot(j) {
+                        labels[j] = next;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        comps.push(acc);
+    }
+    // Background: valid pixels in no above-threshold component.
+    let outside = |i: usize| labels[i] == 0;
+    let (mut lo, mut hi, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0usize);
+    for (i, &v) in data.iter().enumerate() {
+        if v.is_finite() && outside(i) {
+            lo = lo.min(v);
+            hi = hi.max(v);
+            n += 1;
+        }
+    }
+    let background_c = if n > 0 {
+        quantiles_where(data, &outside, (lo, hi, n), &[0.5])[0]
+    } else {
+        let all = |i: usize| data[i].is_finite();
+        let (lo, hi, n) = data
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY, 0), |a, &v| (a.0.min(v), a.1.max(v), a.2 + 1));
+        if n > 0 {
+            quantiles_where(data, &all, (lo, hi, n), &[0.5])[0]
+        } else {
+            f64::NAN
+        }
+    };
+    comps.retain(|a| a.area >= min_area_px.max(1));
+    comps.sort_by(|a, b| b.peak.total_cmp(&a.peak).then(a.peak_i.cmp(&b.peak_i)));
+    comps.truncate(max_hotspots);
+    let hotspot_labels = comps.iter().map(|a| a.label).collect();
+    let hotspots = comps
+        .iter()
+        .enumerate()
+        .map(|(id, a)| {
+            let mean = a.sum / a.area as f64;
+            Hotspot {
+                id,
+                area_px: a.area,
+                area_fraction: a.area as f64 / n_valid.max(1) as f64,
+                centroid_row: a.sum_r / a.area as f64,
+                centroid_col: a.sum_c / a.area as f64,
+                peak_c: a.peak,
+                peak_at: PixelPos { row: a.peak_i / width, col: a.peak_i % width },
+                mean_c: mean,
+                bbox: a.bbox,
+                delta_t_peak_c: a.peak - background_c,
+                delta_t_mean_c: mean - background_c,
+            }
+        })
+        .collect();
+    HotspotMap { labels, hotspots, hotspot_labels, background_c }
+}
+
+/// Gradient magnitude (K per pixel) by the Sobel operator, divided by 8 so that a linear ramp of `g` K/px
+/// gives `g`. Border pixels and pixels with a NaN neighbour are NaN.
+///
+/// # Examples
+/// ```
+/// use battsentinel_core::thermal::{gradient_magnitude, ThermalImage};
+/// // A ramp of 0.5 K per column.
+/// let t: Vec<f64> = (0..25).map(|i| 0.5 * (i % 5) as f64).collect();
+/// let img = ThermalImage::from_celsius(5, 5, t).unwrap();
+/// let g = gradient_magnitude(&img);
+/// assert!((g[2 * 5 + 2] - 0.5).abs() < 1e-12);
+/// assert!(g[0].is_nan());
+/// ```
+pub fn gradient_magnitude(img: &super::super::ThermalImage) -> Vec<f64> {
+    let (w, h, d) = (img.width, img.height, &img.temperatures_c);
+    let mut out = vec![f64::NAN; d.len()];
+    if w < 3 || h < 3 {
+        return out;
+    }
+    for r in 1..h - 1 {
+        let (up, mid, dn) = ((r - 1) * w, r * w, (r + 1) * w);
+        for c in 1..w - 1 {
+            let p = |base: usize, dc: isize| d[(base as isize + c as isize + dc) as usize];
+            let gx = (p(up, 1) + 2.0 * p(mid, 1) + p(dn, 1)) - (p(up, -1) + 2.0 * p(mid, -1) + p(dn, -1));
+            let gy = (p(dn, -1) + 2.0 * p(dn, 0) + p(dn, 1)) - (p(up, -1) + 2.0 * p(up, 0) + p(up, 1));
+            // NaN propagates: any missing neighbour (or centre) gives NaN.
+            out[mid + c] = (gx * gx + gy * gy).sqrt() / 8.0 + 0.0 * p(mid, 0);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_blobs_and_background() {
+        // 8x6 at 20 °C with a 2x2 blob at 30 °C and a single pixel at 40 °C.
+        let (w, h) = (8, 6);
+        let mut d = vec![20.0; w * h];
+        for (r, c) in [(1, 1), (1, 2), (2, 1), (2, 2)] {
+            d[r * w + c] = 30.0;
+        }
+        d[4 * w + 6] = 40.0;
+        let m = find_hotspots(&d, w, h, 25.0, 1, 10, w * h);
+        assert_eq!(m.hotspots.len(), 2);
+        assert_eq!(m.background_c, 20.0);
+        let hot = &m.hotspots[0];
+        assert_eq!((hot.area_px, hot.peak_c, hot.peak_at), (1, 40.0, PixelPos { row: 4, col: 6 }));
+        let blob = &m.hotspots[1];
+        assert_eq!(blob.area_px, 4);
+        assert_eq!((blob.centroid_row, blob.centroid_col), (1.5, 1.5));
+        assert_eq!(blob.delta_t_mean_c, 10.0);
+        assert_eq!(blob.bbox, PixelRect { row_min: 1, col_min: 1, row_max: 2, col_max: 2 });
+        // Minimum area drops the single pixel, but it stays out of the background.
+        let m = find_hotspots(&d, w, h, 25.0, 2, 10, w * h);
+        assert_eq!(m.hotspots.len(), 1);
+        assert_eq!(m.labels.iter().filter(|&&l| l != 0).count(), 5);
+    }
+
+    #[test]
+    fn diagonal_pixels_connect() {
+        let (w, h) = (4, 4);
+        let mut d = vec![0.0; 16];
+        d[0] = 5.0;
+        d[5] = 5.0;
+        d[10] = 5.0;
+        let m = find_hotspots(&d, w, h, 1.0, 1, 10, 16);
+        assert_eq!(m.hotspots.len(), 1);
+        assert_eq!(m.hotspots[0].area_px, 3);
+    }
+}
