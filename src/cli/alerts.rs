@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 pub struct AlertsArgs {
     #[command(subcommand)]
     command: Option<AlertsCommand>,
-    /// The log: a `BatteryLog` serialized as JSON (`.json`).
+    /// The log: any cycler export the io readers understand, or a `BatteryLog` serialized as JSON (`.json`).
     file: Option<PathBuf>,
     /// Rule file (TOML, or JSON with a `.json` extension). Default: the built-in Li-ion rules.
     #[arg(long)]
@@ -53,14 +53,14 @@ fn load_rules(path: &Path) -> anyhow::Result<RuleSet> {
 
 fn read_log(path: &Path) -> anyhow::Result<BatteryLog> {
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    anyhow::ensure!(
-        is_json,
-        "{}: only BatteryLog JSON files are read here (cycler formats need the io readers)",
-        path.display()
-    );
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let log: BatteryLog =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let log = if is_json {
+        // A `BatteryLog` serialized as JSON (what `io::write_json` writes, or another program built).
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str::<BatteryLog>(&text).with_context(|| format!("parsing {}", path.display()))?
+    } else {
+        battsentinel_core::io::read_path(path, &battsentinel_core::io::ReadOptions::default())
+            .map_err(|e| anyhow::anyhow!("{} [{}]: {e}", path.display(), e.code()))?
+    };
     log.validate()?;
     Ok(log)
 }
