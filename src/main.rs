@@ -19,6 +19,8 @@ enum Command {
     Io(cli::io::IoCommand),
     /// Print the library version and enabled features.
     Version,
+    /// Evaluate alert rules over a log, or check a rule file.
+    Alerts(cli::alerts::AlertsArgs),
     /// Equivalent-circuit digital twin: simulate protocols.
     Twin(cli::twin::TwinArgs),
     /// Train and apply fault models (forest, SVM, isolation forest, MLP) on CSV tables.
@@ -41,6 +43,7 @@ fn main() -> anyhow::Result<()> {
             println!("battsentinel {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Alerts(args) => cli::alerts::run(args),
         Command::Twin(args) => cli::twin::run(args),
         Command::Models(args) => cli::models::run(args),
         #[cfg(feature = "server")]

@@ -634,3 +634,63 @@ proptest! {
         prop_assert!(peak <= 8 * per_window, "peak {} > {}", peak, 8 * per_window);
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Real fixtures (read with the io readers)
+
+/// `shared/data/<rel>`, found by walking up from the crate (works in the main checkout and in worktrees).
+fn shared_data(rel: &str) -> std::path::PathBuf {
+    let mut dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    loop {
+        let cand = dir.join("shared/data");
+        if cand.is_dir() {
+            return cand.join(rel);
+        }
+        assert!(dir.pop(), "no shared/data above {}", env!("CARGO_MANIFEST_DIR"));
+    }
+}
+
+/// The Maccor LG M50 0 °C validation file: 16 thermocouples read ≈ −2 500 °C (disconnected). The default
+/// rules must give sensor-fault alerts, not thousands of temperature alerts (in particular no
+/// "charging below 0 °C" on −2 500 °C readings).
+#[test]
+fn maccor_lgm50_disconnected_thermocouples_give_sensor_alerts_only() {
+    let path = shared_data("cyclers/maccor_LGM50_0degC_validation.txt");
+    let log =
+        battsentinel_core::io::read_path(&path, &battsentinel_core::io::ReadOptions::default()).unwrap();
+    assert_eq!(log.len(), 6704);
+    assert_eq!(log.temperatures_c.len(), 16);
+    let rules = RuleSet::default_li_ion(Chemistry::Nmc);
+    let ev = evaluate(&rules, &log, EngineParams::default().battery_id("LGM50_0degC")).unwrap();
+    let sensor: Vec<_> = ev.iter().filter(|e| e.category == Category::Sensor).collect();
+    assert_eq!(sensor.len(), 1, "{:#?}", kinds(&ev));
+    assert_eq!(
+        (sensor[0].rule_id.as_str(), sensor[0].kind),
+        ("thermocouple_disconnected", AlertEventKind::Raised)
+    );
+    // No temperature-based cell alert at all.
+    let temp_rules = [
+        "cell_temperature_high",
+        "cell_over_temperature",
+        "thermal_runaway_precursor",
+        "charge_under_temperature",
+        "charge_over_temperature",
+    ];
+    assert!(ev.iter().all(|e| !temp_rules.contains(&e.rule_id.as_str())), "{:#?}", kinds(&ev));
+    // Few events in total: one per episode, no storm over 6 704 rows.
+    assert!(ev.len() < 40, "{} events", ev.len());
+    let trace: Vec<String> = ev
+        .iter()
+        .map(|e| {
+            format!(
+                "{:>10.1} {:<9?} {:<8} {:<7} {}",
+                e.t_s,
+                e.kind,
+                e.severity.as_str(),
+                e.category.as_str(),
+                e.rule_id
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("maccor_lgm50_0degC_events", trace.join("\n"));
+}

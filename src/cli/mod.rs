@@ -1,5 +1,5 @@
 //! One file per area's subcommand; each exports an `Args` struct and a `run` function.
-
+pub mod alerts;
 pub mod twin;
 pub mod models;
 #[cfg(feature = "server")]

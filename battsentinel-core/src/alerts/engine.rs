@@ -1276,3 +1276,122 @@ pub fn evaluate(
     let mut engine = AlertEngine::for_log(rules, log, params)?;
     Ok(engine.evaluate(log))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(text: &str) -> RuleSet {
+        RuleSet::from_toml_str(text).unwrap()
+    }
+
+    #[test]
+    fn autotraits() {
+        fn is<T: Send + Sync + Clone + std::fmt::Debug>() {}
+        is::<AlertEngine>();
+        is::<AlertEvent>();
+        is::<RuleSet>();
+    }
+
+    #[test]
+    fn window_aggregates_match_direct_computation() {
+        let w = Window { agg: Aggregate::Mean, seconds: 4.0, per_s: 1.0 };
+        let xs = [1.0, 5.0, f64::NAN, 2.0, 8.0, 3.0, 7.0];
+        for agg in [Aggregate::Mean, Aggregate::Min, Aggregate::Max, Aggregate::Range, Aggregate::Rate] {
+            let mut s = WindowState::new(&Window { agg, ..w.clone() }, 1000);
+            let mut ev = 0;
+            for (k, &x) in xs.iter().enumerate() {
+                let t = k as f64;
+                let got = s.update(t, x, &mut ev);
+                let inwin: Vec<(f64, f64)> = xs
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &x)| (j as f64, x))
+                    .filter(|&(tj, x)| tj >= t - 4.0 && tj <= t && x.is_finite())
+                    .collect();
+                let vals: Vec<f64> = inwin.iter().map(|p| p.1).collect();
+                let want = if t < 4.0 {
+                    f64::NAN
+                } else {
+                    let mx = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let mn = vals.iter().copied().fold(f64::INFINITY, f64::min);
+                    match agg {
+                        Aggregate::Mean => vals.iter().sum::<f64>() / vals.len() as f64,
+                        Aggregate::Min => mn,
+                        Aggregate::Max => mx,
+                        Aggregate::Range => mx - mn,
+                        Aggregate::Rate if x.is_finite() => (x - inwin[0].1) / (t - inwin[0].0),
+                        Aggregate::Rate => f64::NAN,
+                    }
+                };
+                if want.is_nan() {
+                    assert!(got.is_nan(), "{agg:?} t={t}: {got}");
+                } else {
+                    approx::assert_abs_diff_eq!(got, want, epsilon = 1e-12);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn range_hysteresis_inside_and_outside() {
+        let r = rules(
+            r#"
+[[rule]]
+id = "out"
+severity = "info"
+when = { outside = { signal = "x", low = 0, high = 10, clear_low = 1, clear_high = 9 } }
+[[rule]]
+id = "in"
+severity = "info"
+when = { inside = { signal = "x", low = 4, high = 6, clear_low = 3, clear_high = 7 } }
+"#,
+        );
+        let mut e = AlertEngine::new(&r, &["x".to_string()], EngineParams::default()).unwrap();
+        let xs = [5.0, 11.0, 9.5, 8.9, 6.9, 7.1, -1.0, 0.5, 1.0];
+        let mut got = Vec::new();
+        for (k, &x) in xs.iter().enumerate() {
+            for ev in e.push(&Sample { t_s: k as f64, values: &[x] }) {
+                got.push((ev.rule_id, ev.kind, k));
+            }
+        }
+        use AlertEventKind::{Cleared, Raised};
+        let want = vec![
+            ("in".to_string(), Raised, 0),
+            ("out".to_string(), Raised, 1),
+            ("in".to_string(), Cleared, 1),
+            ("out".to_string(), Cleared, 3),
+            ("out".to_string(), Raised, 6),
+            ("out".to_string(), Cleared, 8),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn unbound_signals_are_unknown_not_missing() {
+        let r = rules(
+            r#"
+[[rule]]
+id = "m"
+severity = "info"
+when = { any = [ { missing = { signal = "soh" } }, { above = { signal = "x", threshold = 1 } } ] }
+"#,
+        );
+        let mut e = AlertEngine::new(&r, &["x".to_string()], EngineParams::default()).unwrap();
+        assert_eq!(e.unbound_signals(), ["soh".to_string()]);
+        assert!(e.push(&Sample { t_s: 0.0, values: &[0.0] }).is_empty());
+        assert_eq!(e.push(&Sample { t_s: 1.0, values: &[2.0] }).len(), 1);
+        // a short sample reads the tail as missing: x unknown → the alert holds
+        assert!(e.push(&Sample { t_s: 2.0, values: &[] }).is_empty());
+        assert_eq!(e.active_keys(), vec!["m"]);
+    }
+
+    #[test]
+    fn engine_params_are_checked() {
+        let r = rules("");
+        let e = AlertEngine::new(&r, &[], EngineParams::default().max_gap_s(0.0)).unwrap_err();
+        assert_eq!(e.code(), "invalid_param");
+        let e = AlertEngine::new(&r, &[], EngineParams::default().max_window_samples(1)).unwrap_err();
+        assert_eq!(e.code(), "invalid_param");
+    }
+}
