@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of BattSentinel on a fresh machine. Installs what it needs first.
+# Everything is built once in the `ci` profile (optimised, debug assertions and overflow checks on), so the
+# slow numerical tests run at full speed and benches/examples reuse the same artifacts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -15,13 +17,23 @@ cargo fmt --all --check
 step "clippy (all targets, all features)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
-step "tests (optimised with debug assertions, all features)"
-cargo test --workspace --all-features --locked --profile ci
-
-step "wasm32 build of the core"
+step "wasm32 build of the core (no file system, no threads)"
 cargo build -p battsentinel-core --no-default-features --target wasm32-unknown-unknown --release --locked
 
-step "benches compile"
-cargo bench --workspace --no-run --locked
-echo
-echo "all checks passed"
+step "benches and examples compile"
+cargo bench --workspace --no-run --locked --profile ci
+
+step "examples run"
+# Examples that take no input run here; the comparison programs (models_compare) run from their
+# benches/compare_*.sh scripts, which generate their inputs first.
+for name in twin_1c_discharge; do
+  echo "--- example $name"
+  cargo run --quiet --locked --profile ci --example "$name" >/dev/null
+done
+
+step "README command-line examples"
+cargo build --locked --profile ci --bin battsentinel
+python3 scripts/readme_examples.py target/ci/battsentinel
+
+step "tests (optimised with debug assertions, all features)"
+cargo test --workspace --all-features --locked --profile ci

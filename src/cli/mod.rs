@@ -1,10 +1,10 @@
 //! One file per area's subcommand; each exports an `Args` struct and a `run` function.
 pub mod alerts;
-pub mod twin;
+pub mod explain;
+pub mod features;
+pub mod io;
 pub mod models;
 #[cfg(feature = "server")]
 pub mod server;
-pub mod io;
-pub mod explain;
-pub mod features;
 pub mod thermal;
+pub mod twin;
