@@ -37,3 +37,6 @@ python3 scripts/readme_examples.py target/ci/battsentinel
 
 step "tests (optimised with debug assertions, all features)"
 cargo test --workspace --all-features --locked --profile ci
+
+step "server tests on PostgreSQL (installs and starts Debian's PostgreSQL on loopback)"
+CARGO_PROFILE=ci ./scripts/postgres-test.sh

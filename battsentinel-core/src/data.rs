@@ -40,6 +40,7 @@ pub struct Channel {
     /// Unit after normalisation (for example `"°C"`, `"V/s"`, `""` when unitless or unknown).
     pub unit: String,
     /// One value per row; `NaN` where missing.
+    #[serde(with = "nan_as_null::vec")]
     pub values: Vec<f64>,
 }
 
@@ -181,12 +182,15 @@ impl QualityReport {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BatteryLog {
     /// Seconds since the first sample (or since the file's own zero).
+    #[serde(with = "nan_as_null::vec")]
     pub time_s: Vec<f64>,
     /// Absolute time of `time_s = 0`, as an ISO-8601 date-time without zone, when the file has one.
     pub start_time: Option<chrono::NaiveDateTime>,
     /// Terminal voltage (V).
+    #[serde(default, with = "nan_as_null::opt_vec")]
     pub voltage_v: Option<Vec<f64>>,
     /// Current (A), positive = discharge.
+    #[serde(default, with = "nan_as_null::opt_vec")]
     pub current_a: Option<Vec<f64>>,
     /// Temperature channels (°C), several allowed, each named.
     pub temperatures_c: Vec<Channel>,
@@ -197,12 +201,16 @@ pub struct BatteryLog {
     /// What each row's step was doing.
     pub step_kind: Option<Vec<Option<StepKind>>>,
     /// Cumulative charge capacity (Ah) as the cycler counts it (usually reset per cycle or step).
+    #[serde(default, with = "nan_as_null::opt_vec")]
     pub charge_capacity_ah: Option<Vec<f64>>,
     /// Cumulative discharge capacity (Ah).
+    #[serde(default, with = "nan_as_null::opt_vec")]
     pub discharge_capacity_ah: Option<Vec<f64>>,
     /// Cumulative charge energy (Wh).
+    #[serde(default, with = "nan_as_null::opt_vec")]
     pub charge_energy_wh: Option<Vec<f64>>,
     /// Cumulative discharge energy (Wh).
+    #[serde(default, with = "nan_as_null::opt_vec")]
     pub discharge_energy_wh: Option<Vec<f64>>,
     /// Every other column, kept with its unit.
     pub extra: Vec<Channel>,
@@ -320,34 +328,49 @@ pub struct CycleRecord {
     /// Label of the cycle when the source has one (for example `"Capacity check"`, `"HPPC"`).
     pub label: Option<String>,
     /// Charge capacity (Ah).
+    #[serde(with = "nan_as_null::scalar")]
     pub charge_capacity_ah: f64,
     /// Discharge capacity (Ah).
+    #[serde(with = "nan_as_null::scalar")]
     pub discharge_capacity_ah: f64,
     /// Charge energy (Wh).
+    #[serde(with = "nan_as_null::scalar")]
     pub charge_energy_wh: f64,
     /// Discharge energy (Wh).
+    #[serde(with = "nan_as_null::scalar")]
     pub discharge_energy_wh: f64,
     /// Coulombic efficiency, discharge / charge capacity (fraction, not %).
+    #[serde(with = "nan_as_null::scalar")]
     pub coulombic_efficiency: f64,
     /// Energy efficiency, discharge / charge energy (fraction).
+    #[serde(with = "nan_as_null::scalar")]
     pub energy_efficiency: f64,
     /// Minimum voltage (V).
+    #[serde(with = "nan_as_null::scalar")]
     pub voltage_min_v: f64,
     /// Maximum voltage (V).
+    #[serde(with = "nan_as_null::scalar")]
     pub voltage_max_v: f64,
     /// Mean voltage (V).
+    #[serde(with = "nan_as_null::scalar")]
     pub voltage_mean_v: f64,
     /// Minimum temperature (°C).
+    #[serde(with = "nan_as_null::scalar")]
     pub temperature_min_c: f64,
     /// Maximum temperature (°C).
+    #[serde(with = "nan_as_null::scalar")]
     pub temperature_max_c: f64,
     /// Mean temperature (°C).
+    #[serde(with = "nan_as_null::scalar")]
     pub temperature_mean_c: f64,
     /// Duration (s).
+    #[serde(with = "nan_as_null::scalar")]
     pub duration_s: f64,
     /// Direct-current internal resistance from current steps (Ω).
+    #[serde(with = "nan_as_null::scalar")]
     pub dcir_ohm: f64,
     /// Capacity retention against the reference capacity (fraction; 1.0 = new).
+    #[serde(with = "nan_as_null::scalar")]
     pub soh: f64,
     /// Any other per-cycle quantity, with its unit in the key (for example `"q_dis_mah"`).
     pub extra: BTreeMap<String, f64>,
@@ -394,10 +417,13 @@ pub struct CycleSummary {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EisSpectrum {
     /// Frequency (Hz).
+    #[serde(with = "nan_as_null::vec")]
     pub frequency_hz: Vec<f64>,
     /// Real part of the impedance (Ω).
+    #[serde(with = "nan_as_null::vec")]
     pub z_real_ohm: Vec<f64>,
     /// Imaginary part of the impedance (Ω), capacitive negative.
+    #[serde(with = "nan_as_null::vec")]
     pub z_imag_ohm: Vec<f64>,
     /// Other columns of the export.
     pub extra: Vec<Channel>,
@@ -405,6 +431,51 @@ pub struct EisSpectrum {
     pub meta: LogMeta,
     /// What was dropped or repaired, and why.
     pub quality: QualityReport,
+}
+
+/// JSON has no NaN: missing values (`NaN`) are written as `null` and read back as `NaN`, so every type here
+/// round-trips through JSON without turning "missing" into an error or a zero.
+pub(crate) mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    fn opt(v: f64) -> Option<f64> {
+        v.is_finite().then_some(v)
+    }
+
+    pub(crate) mod scalar {
+        use super::*;
+        pub(crate) fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+            opt(*v).serialize(s)
+        }
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+            Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+        }
+    }
+
+    pub(crate) mod vec {
+        use super::*;
+        pub(crate) fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(v.iter().map(|x| opt(*x)))
+        }
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+            Ok(Vec::<Option<f64>>::deserialize(d)?.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+        }
+    }
+
+    pub(crate) mod opt_vec {
+        use super::*;
+        #[allow(clippy::ref_option)]
+        pub(crate) fn serialize<S: Serializer>(v: &Option<Vec<f64>>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(v) => s.serialize_some(&v.iter().map(|x| opt(*x)).collect::<Vec<_>>()),
+                None => s.serialize_none(),
+            }
+        }
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<f64>>, D::Error> {
+            Ok(Option::<Vec<Option<f64>>>::deserialize(d)?
+                .map(|v| v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect()))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -437,6 +508,23 @@ mod tests {
         assert_eq!(q.issues[0].count, 3);
         assert_eq!((q.issues[0].first_line, q.issues[0].last_line), (5, 9));
         assert_eq!(q.rows_dropped(), 3);
+    }
+
+    #[test]
+    fn missing_values_round_trip_through_json() {
+        let mut log = BatteryLog::with_time(vec![0.0, 1.0]);
+        log.voltage_v = Some(vec![f64::NAN, 3.9]);
+        log.temperatures_c.push(Channel::new("T", "°C", vec![25.0, f64::NAN]));
+        let json = serde_json::to_string(&log).unwrap();
+        assert!(json.contains("[null,3.9]"), "{json}");
+        let back: BatteryLog = serde_json::from_str(&json).unwrap();
+        assert!(back.voltage_v.as_ref().unwrap()[0].is_nan());
+        assert_eq!(back.voltage_v.as_ref().unwrap()[1], 3.9);
+        assert!(back.temperatures_c[0].values[1].is_nan());
+        let rec = CycleRecord::empty(3);
+        let back: CycleRecord = serde_json::from_str(&serde_json::to_string(&rec).unwrap()).unwrap();
+        assert_eq!(back.cycle, 3);
+        assert!(back.soh.is_nan() && back.dcir_ohm.is_nan());
     }
 
     #[test]

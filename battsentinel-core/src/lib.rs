@@ -29,3 +29,8 @@ pub mod twin;
 pub use data::{BatteryLog, Channel, CycleRecord, CycleSummary, EisSpectrum, QualityReport, StepKind};
 pub use error::{Error, Result};
 pub use params::{ParamError, ParamGuard};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
