@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every check and test of BattSentinel on a fresh machine. Installs what it needs first.
-# Everything is built once in the `ci` profile (optimised, debug assertions and overflow checks on), so the
-# slow numerical tests run at full speed and benches/examples reuse the same artifacts.
+# Everything is built once in the `ci` profile (optimised, debug assertions and overflow checks on) with one
+# feature set (--workspace --all-features), so the slow numerical tests run at full speed and benches,
+# examples and the CLI reuse the same artifacts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+BUILD=(--workspace --all-features --locked --profile ci)
 step() { echo; echo "=== $* ==="; }
 
 step "toolchain"
@@ -20,23 +22,25 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 step "wasm32 build of the core (no file system, no threads)"
 cargo build -p battsentinel-core --no-default-features --target wasm32-unknown-unknown --release --locked
 
-step "benches and examples compile"
-cargo bench --workspace --no-run --locked --profile ci
+step "build tests, examples and the CLI"
+cargo test "${BUILD[@]}" --no-run
+
+step "benches compile"
+cargo bench "${BUILD[@]}" --no-run
 
 step "examples run"
 # Examples that take no input run here; the comparison programs (models_compare) run from their
 # benches/compare_*.sh scripts, which generate their inputs first.
 for name in twin_1c_discharge; do
   echo "--- example $name"
-  cargo run --quiet --locked --profile ci --example "$name" >/dev/null
+  "target/ci/examples/$name" >/dev/null
 done
 
 step "README command-line examples"
-cargo build --locked --profile ci --bin battsentinel
 python3 scripts/readme_examples.py target/ci/battsentinel
-
-step "tests (optimised with debug assertions, all features)"
-cargo test --workspace --all-features --locked --profile ci
 
 step "server tests on PostgreSQL (installs and starts Debian's PostgreSQL on loopback)"
 CARGO_PROFILE=ci ./scripts/postgres-test.sh
+
+step "tests (optimised with debug assertions, all features)"
+cargo test "${BUILD[@]}"
