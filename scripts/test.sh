@@ -39,8 +39,8 @@ done
 step "README command-line examples"
 python3 scripts/readme_examples.py target/ci/battsentinel
 
-step "server tests on PostgreSQL (installs and starts Debian's PostgreSQL on loopback)"
-CARGO_PROFILE=ci ./scripts/postgres-test.sh
-
 step "tests (optimised with debug assertions, all features)"
 cargo test "${BUILD[@]}"
+
+step "server tests on PostgreSQL (installs and starts Debian's PostgreSQL on loopback)"
+CARGO_PROFILE=ci ./scripts/postgres-test.sh

@@ -41,7 +41,9 @@ pub use options::{CurrentSign, Detection, Format, MappingOverride, ReadOptions};
 pub use tables::{read_eis_bytes, read_summary_bytes};
 pub use write::{write_csv, write_json};
 
-use crate::data::{BatteryLog, CycleSummary, EisSpectrum};
+use crate::data::BatteryLog;
+#[cfg(feature = "fs")]
+use crate::data::{CycleSummary, EisSpectrum};
 use std::io::Read;
 
 /// Detects the format of a file from its first bytes (256 KiB are plenty; fewer work for most layouts) and,
