@@ -18,6 +18,7 @@
 
 mod ekf;
 mod error;
+pub mod faults;
 mod hppc;
 mod model;
 mod pack;
@@ -28,6 +29,10 @@ mod trace;
 
 pub use ekf::{Ekf, EkfParams, SocEstimate};
 pub use error::SimError;
+pub use faults::{
+    generate_labelled_logs, inject_sensor_fault, random_fault, simulate_fault, DutyCycle, Fault,
+    FaultGenParams, FaultGenValidParams, FaultKind, LabelledLog, SensorChannel, SensorMode,
+};
 pub use hppc::{fit_hppc, HppcFit, HppcFitParams, HppcPoint};
 pub use model::{InitialState, Input, Output, Simulator, State, MAX_RC};
 pub use pack::{Pack, PackOutput, PackParams};
