@@ -158,7 +158,7 @@ fn bdp_soh_and_rul_from_early_life() {
 /// SOH and RUL from a log with many cycles: a twin cell losing capacity linearly.
 #[test]
 fn soh_per_window_and_rul_from_a_fading_log() {
-    use battsentinel_core::twin::{simulate_fault, DutyCycle, Fault};
+    use battsentinel_core::twin::{simulate_fault, CyclingSchedule, Fault};
     let mut all = BatteryLog::default();
     let mut t0 = 0.0;
     for k in 0..5u32 {
@@ -166,7 +166,7 @@ fn soh_per_window_and_rul_from_a_fading_log() {
         let log = simulate_fault(
             &CellParams::ecm_example(),
             &fault,
-            &DutyCycle { cycles: 1, ..DutyCycle::default() },
+            &CyclingSchedule { cycles: 1, ..CyclingSchedule::default() },
         )
         .unwrap();
         append(&mut all, &log, t0, k + 1);

@@ -9,8 +9,8 @@ fn cell() -> CellParams {
     CellParams::ecm_example()
 }
 
-fn one_cycle() -> DutyCycle {
-    DutyCycle { cycles: 1, ..DutyCycle::default() }
+fn one_cycle() -> CyclingSchedule {
+    CyclingSchedule { cycles: 1, ..CyclingSchedule::default() }
 }
 
 fn col<'a>(log: &'a battsentinel_core::BatteryLog, name: &str) -> &'a [f64] {
@@ -65,7 +65,7 @@ fn capacity_loss_shortens_the_discharge_by_its_fraction() {
 
 #[test]
 fn resistance_rise_scales_the_step_response() {
-    let d = DutyCycle { dt_s: 1.0, ..one_cycle() };
+    let d = CyclingSchedule { dt_s: 1.0, ..one_cycle() };
     let step = |f: Fault| {
         let log = simulate_fault(&cell(), &f, &d).unwrap();
         let v = col(&log, "v");
@@ -79,7 +79,7 @@ fn resistance_rise_scales_the_step_response() {
 
 #[test]
 fn cooling_failure_and_self_heating_raise_the_temperature() {
-    let d = DutyCycle { discharge_c_rate: 1.0, ..one_cycle() };
+    let d = CyclingSchedule { discharge_c_rate: 1.0, ..one_cycle() };
     let rise = |f: Fault| {
         let log = simulate_fault(&cell(), &f, &d).unwrap();
         let t = col(&log, "t");
@@ -105,7 +105,7 @@ fn faulty_charger_and_load_pass_the_cut_offs() {
 
 #[test]
 fn imbalance_is_visible_in_the_cell_voltages() {
-    let d = DutyCycle { n_series: 4, ..one_cycle() };
+    let d = CyclingSchedule { n_series: 4, ..one_cycle() };
     let log =
         simulate_fault(&cell(), &Fault::CellImbalance { soc_offset: 0.15, capacity_loss: 0.1 }, &d).unwrap();
     assert_eq!(log.extra.iter().filter(|c| c.name.starts_with("cell_")).count(), 4);

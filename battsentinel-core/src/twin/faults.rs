@@ -18,7 +18,7 @@
 //! - **cell imbalance** — in a series pack ([`Pack`]), one cell starts `soc_offset` below the others and has
 //!   `capacity_loss` less capacity; the log then carries per-cell voltages.
 //!
-//! # Duty cycle ([`DutyCycle`])
+//! # Cycling schedule ([`CyclingSchedule`])
 //! Every simulated log repeats `cycles` times: rest, constant-current discharge to the lower cut-off, rest,
 //! constant-current charge to the upper cut-off (a pack stops at the first cell to reach a cut-off, as a BMS
 //! does). Measurements are quantised and lightly noisy (1 mV, 0.05 K, 0.2 % of current) like a cycler's.
@@ -301,7 +301,7 @@ impl Fault {
 /// The repeated test a simulated log follows (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct DutyCycle {
+pub struct CyclingSchedule {
     /// Number of discharge/charge cycles (≥ 1).
     pub cycles: usize,
     /// Sample period (s).
@@ -328,7 +328,7 @@ pub struct DutyCycle {
     pub seed: u64,
 }
 
-impl Default for DutyCycle {
+impl Default for CyclingSchedule {
     /// 2 cycles at 10 s, 0.5C discharge and charge, 30 min rests, from 95 % SoC, one cell at 25 °C.
     fn default() -> Self {
         Self {
@@ -348,7 +348,7 @@ impl Default for DutyCycle {
     }
 }
 
-impl DutyCycle {
+impl CyclingSchedule {
     /// Checks the duty cycle.
     ///
     /// # Errors
@@ -390,13 +390,17 @@ const RUNAWAY_STOP_K: f64 = 40.0;
 ///
 /// # Examples
 /// ```
-/// use battsentinel_core::twin::{simulate_fault, CellParams, DutyCycle, Fault};
-/// let log = simulate_fault(&CellParams::ecm_example(), &Fault::None, &DutyCycle::default())?;
+/// use battsentinel_core::twin::{simulate_fault, CellParams, CyclingSchedule, Fault};
+/// let log = simulate_fault(&CellParams::ecm_example(), &Fault::None, &CyclingSchedule::default())?;
 /// assert!(log.len() > 1000);
 /// assert_eq!(log.meta.info["fault"], "normal");
 /// # Ok::<(), battsentinel_core::twin::SimError>(())
 /// ```
-pub fn simulate_fault(cell: &CellParams, fault: &Fault, duty: &DutyCycle) -> Result<BatteryLog, SimError> {
+pub fn simulate_fault(
+    cell: &CellParams,
+    fault: &Fault,
+    duty: &CyclingSchedule,
+) -> Result<BatteryLog, SimError> {
     duty.check()?;
     fault.check()?;
     if matches!(fault, Fault::CellImbalance { .. }) && duty.n_series < 2 {
@@ -547,7 +551,7 @@ impl Recorder {
         self.step.push(step);
     }
 
-    fn finish(self, duty: &DutyCycle, q_ah: f64, v_min: f64, v_max: f64, fault: &Fault) -> BatteryLog {
+    fn finish(self, duty: &CyclingSchedule, q_ah: f64, v_min: f64, v_max: f64, fault: &Fault) -> BatteryLog {
         let mut r = rng::seeded(duty.seed);
         let mut noise = |sd: f64| -> f64 { Normal::new(0.0, sd).map(|d| d.sample(&mut r)).unwrap_or(0.0) };
         let quant = |x: f64, q: f64| (x / q).round() * q;
@@ -686,7 +690,7 @@ pub struct LabelledLog {
     /// The injected fault with its severity.
     pub fault: Fault,
     /// The duty cycle it ran.
-    pub duty: DutyCycle,
+    pub duty: CyclingSchedule,
     /// The measured log.
     pub log: BatteryLog,
 }
@@ -908,7 +912,7 @@ pub fn generate_labelled_logs<P: ParamGuard<Checked = FaultGenValidParams>>(
             let mut draw = |sd: f64| 1.0 + sd * f64::clamp(normal.sample(&mut r), -3.0, 3.0);
             let capacity_scale = draw(p.capacity_spread);
             let resistance_scale = draw(p.resistance_spread);
-            let duty = DutyCycle {
+            let duty = CyclingSchedule {
                 cycles: p.cycles_per_log,
                 dt_s: u(&mut r, p.dt_s).round().max(1.0),
                 discharge_c_rate: u(&mut r, p.discharge_c_rate),
@@ -956,9 +960,9 @@ mod tests {
             let f = random_fault(kind, &cell, 25.0, &mut r);
             assert_eq!(f.kind(), kind);
             f.check().unwrap();
-            let duty = DutyCycle {
+            let duty = CyclingSchedule {
                 n_series: if kind == FaultKind::CellImbalance { 3 } else { 1 },
-                ..DutyCycle::default()
+                ..CyclingSchedule::default()
             };
             let log = simulate_fault(&cell, &f, &duty).unwrap();
             log.validate().unwrap();

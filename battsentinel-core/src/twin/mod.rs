@@ -37,7 +37,7 @@ pub use eis::{fit_eis, EisCircuit, EisFit, EisFitParams, Warburg};
 pub use ekf::{Ekf, EkfParams, SocEstimate};
 pub use error::SimError;
 pub use faults::{
-    generate_labelled_logs, inject_sensor_fault, random_fault, simulate_fault, DutyCycle, Fault,
+    generate_labelled_logs, inject_sensor_fault, random_fault, simulate_fault, CyclingSchedule, Fault,
     FaultGenParams, FaultGenValidParams, FaultKind, LabelledLog, SensorChannel, SensorMode,
 };
 pub use hppc::{fit_hppc, HppcFit, HppcFitParams, HppcPoint};

@@ -277,9 +277,9 @@ pub struct LabelledRef<'a> {
 /// # Examples
 /// ```
 /// use battsentinel_core::models::detector::{AnalyzeParams, FaultDetector};
-/// use battsentinel_core::twin::{simulate_fault, CellParams, DutyCycle, Fault};
+/// use battsentinel_core::twin::{simulate_fault, CellParams, CyclingSchedule, Fault};
 /// let detector = FaultDetector::default_detector()?;
-/// let log = simulate_fault(&CellParams::ecm_example(), &Fault::Overcharge { v_end_v: 4.35 }, &DutyCycle::default())?;
+/// let log = simulate_fault(&CellParams::ecm_example(), &Fault::Overcharge { v_end_v: 4.35 }, &CyclingSchedule::default())?;
 /// let report = detector.analyze(&log, &AnalyzeParams::default())?;
 /// assert_eq!(report.summary.verdict.as_str(), "overcharge");
 /// # Ok::<(), battsentinel_core::Error>(())
