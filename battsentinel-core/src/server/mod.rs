@@ -40,6 +40,7 @@
 
 mod auth;
 mod config;
+mod engine;
 mod error;
 mod extract;
 mod routes;
@@ -73,6 +74,8 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::batteries::router())
         .merge(routes::data::router(cfg.max_upload_bytes))
         .merge(routes::alerts::router())
+        .merge(routes::rules::router())
+        .merge(routes::twin::router())
         .merge(routes::admin::router())
         .merge(routes::openapi::router());
     let mut router = Router::new()

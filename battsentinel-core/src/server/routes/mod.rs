@@ -7,6 +7,8 @@ pub(crate) mod batteries;
 pub(crate) mod data;
 pub(crate) mod health;
 pub(crate) mod openapi;
+pub(crate) mod rules;
+pub(crate) mod twin;
 
 use super::error::ApiError;
 

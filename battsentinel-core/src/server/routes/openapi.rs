@@ -1,6 +1,6 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document of every route, generated from the handlers.
 
-use super::{admin, alerts, auth, batteries, data, health};
+use super::{admin, alerts, auth, batteries, data, health, rules, twin};
 use crate::server::error::ErrorBody;
 use crate::server::state::AppState;
 use axum::routing::get;
@@ -23,13 +23,15 @@ impl Modify for BearerAuth {
 /// The API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "BattSentinel API", description = "Battery analytics REST API: accounts, batteries, data, alerts."),
+    info(title = "BattSentinel API", description = "Battery analytics REST API: accounts, batteries, data, alerts and rules, digital-twin simulations."),
     paths(
         health::health,
         auth::register, auth::login, auth::logout, auth::me,
         batteries::list, batteries::create, batteries::get_one, batteries::update, batteries::delete,
         data::upload, data::read,
         alerts::list, alerts::create, alerts::mark_read,
+        rules::list, rules::create, rules::update, rules::delete,
+        twin::simulate, twin::status,
         admin::list_users, admin::set_role,
     ),
     components(schemas(ErrorBody)),
