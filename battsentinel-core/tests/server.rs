@@ -497,13 +497,19 @@ async fn openapi_document_matches_the_routes() {
         "DELETE /api/batteries/{id}/rules/{rule_id}",
         "POST /api/digital-twin/{battery_id}/simulate",
         "GET /api/digital-twin/{battery_id}/status",
+        "POST /api/ai/analyze/{battery_id}",
+        "GET /api/ai/explain/{analysis_id}",
     ];
     expected.sort();
     assert_eq!(documented, expected);
     // Every documented route exists: without a token, protected ones answer 401 (not 404/405).
     for route in &expected {
         let (m, p) = route.split_once(' ').unwrap();
-        let p = p.replace("{id}", "1").replace("{battery_id}", "1").replace("{rule_id}", "r");
+        let p = p
+            .replace("{id}", "1")
+            .replace("{battery_id}", "1")
+            .replace("{rule_id}", "r")
+            .replace("{analysis_id}", "1");
         let (s, _) = t.call(m, &p, None, None).await;
         assert_ne!(s, StatusCode::NOT_FOUND, "{route}");
         assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{route}");
@@ -934,4 +940,70 @@ async fn twin_simulation_runs_in_the_background_and_matches_pybamm() {
         t.call("GET", &format!("{status}?job_id={job}"), Some(&other), None).await.0,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn analysis_is_stored_and_explained_with_shap_and_lime() {
+    use battsentinel_core::models::detector::{AnalyzeParams, FaultDetector};
+    let t = TestApp::new().await;
+    let tok = t.user("tara").await;
+    let other = t.user("uma").await;
+    let bat = t.battery(&tok, "arbin lfp").await;
+    let analyze = format!("/api/ai/analyze/{bat}");
+    // No data yet: 422, nothing stored.
+    let (s, v) = t.call("POST", &analyze, Some(&tok), None).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let bytes = std::fs::read(io_data::shared_data("cyclers/arbin_example.csv")).unwrap();
+    let (s, v) = t
+        .multipart(
+            &format!("/api/batteries/{bat}/data"),
+            Some(&tok),
+            &[("file", Some("arbin_example.csv"), &bytes)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, a) = t.call("POST", &analyze, Some(&tok), None).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(a["samples_used"], v["rows_inserted"]);
+    // The stored channels give the detector what the file gives it: the same windows and verdict.
+    let opts = battsentinel_core::io::ReadOptions {
+        file_name: Some("arbin_example.csv".into()),
+        ..Default::default()
+    };
+    let log = battsentinel_core::io::read_bytes(&bytes, &opts).unwrap();
+    let direct = FaultDetector::default_detector().unwrap().analyze(&log, &AnalyzeParams::default()).unwrap();
+    let windows = a["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), direct.windows.len(), "{a}");
+    assert_eq!(a["verdict"], direct.summary.verdict.as_str());
+    for w in windows {
+        let sum: f64 = w["probabilities"].as_object().unwrap().values().map(|p| p.as_f64().unwrap()).sum();
+        assert!((sum - 1.0).abs() < 1e-9, "{w}");
+    }
+    assert!(a["anomaly_score"].as_f64().unwrap().is_finite());
+    assert_eq!(t.count("analyses").await, 1);
+    let id = a["analysis_id"].as_i64().unwrap();
+    // Explanation: SHAP efficiency holds, LIME has weights, both plots are SVG; the second call is the stored one.
+    let explain = format!("/api/ai/explain/{id}");
+    let (s, e) = t.call("GET", &explain, Some(&tok), None).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let values: Vec<f64> =
+        e["shap"]["values"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    assert_eq!(values.len(), e["feature_names"].as_array().unwrap().len());
+    let (base, out) =
+        (e["shap"]["base_value"].as_f64().unwrap(), e["shap"]["model_output"].as_f64().unwrap());
+    assert!((values.iter().sum::<f64>() - (out - base)).abs() < 1e-9, "SHAP efficiency: {e}");
+    assert!(!e["lime"]["weights"].as_array().unwrap().is_empty());
+    assert!(e["shap_svg"].as_str().unwrap().starts_with("<svg"), "{}", e["shap_svg"]);
+    assert!(e["lime_svg"].as_str().unwrap().contains("<svg"));
+    let (_, again) = t.call("GET", &explain, Some(&tok), None).await;
+    assert_eq!(again, e);
+    // Other users: 404.
+    assert_eq!(t.call("GET", &explain, Some(&other), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(t.call("POST", &analyze, Some(&other), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(t.call("GET", "/api/ai/explain/999999", Some(&tok), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.call("POST", &format!("{analyze}?from_s=abc"), Some(&tok), None).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(t.count("analyses").await, 1);
 }

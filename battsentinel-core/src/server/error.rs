@@ -160,6 +160,9 @@ pub enum ApiError {
     /// Invalid parameters (422, the parameter's own code).
     #[error(transparent)]
     Params(#[from] crate::params::ParamError),
+    /// Analysis or explanation of stored data failed on the data (422, the library's own code).
+    #[error(transparent)]
+    Analysis(crate::Error),
     /// Too many failed logins (429).
     #[error("too many failed logins; retry in {retry_after_s} s")]
     RateLimited {
@@ -203,6 +206,7 @@ impl ApiError {
             ApiError::Rule(e) => e.code(),
             ApiError::Simulation(e) => e.code(),
             ApiError::Params(e) => e.code(),
+            ApiError::Analysis(e) => e.code(),
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal { .. } => "internal",
         }
@@ -216,7 +220,8 @@ impl ApiError {
             | ApiError::Parse(_)
             | ApiError::Rule(_)
             | ApiError::Simulation(_)
-            | ApiError::Params(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::Params(_)
+            | ApiError::Analysis(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,

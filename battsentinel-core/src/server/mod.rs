@@ -76,6 +76,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::alerts::router())
         .merge(routes::rules::router())
         .merge(routes::twin::router())
+        .merge(routes::ai::router())
         .merge(routes::admin::router())
         .merge(routes::openapi::router());
     let mut router = Router::new()

@@ -1,6 +1,7 @@
 //! One file per resource, each exporting `router()`; shared pagination and validation helpers.
 
 pub(crate) mod admin;
+pub(crate) mod ai;
 pub(crate) mod alerts;
 pub(crate) mod auth;
 pub(crate) mod batteries;

@@ -1,6 +1,6 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document of every route, generated from the handlers.
 
-use super::{admin, alerts, auth, batteries, data, health, rules, twin};
+use super::{admin, ai, alerts, auth, batteries, data, health, rules, twin};
 use crate::server::error::ErrorBody;
 use crate::server::state::AppState;
 use axum::routing::get;
@@ -23,7 +23,7 @@ impl Modify for BearerAuth {
 /// The API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "BattSentinel API", description = "Battery analytics REST API: accounts, batteries, data, alerts and rules, digital-twin simulations."),
+    info(title = "BattSentinel API", description = "Battery analytics REST API: accounts, batteries, data, alerts and rules, digital-twin simulations, fault analysis and explanations."),
     paths(
         health::health,
         auth::register, auth::login, auth::logout, auth::me,
@@ -32,6 +32,7 @@ impl Modify for BearerAuth {
         alerts::list, alerts::create, alerts::mark_read,
         rules::list, rules::create, rules::update, rules::delete,
         twin::simulate, twin::status,
+        ai::analyze, ai::explain,
         admin::list_users, admin::set_role,
     ),
     components(schemas(ErrorBody)),
