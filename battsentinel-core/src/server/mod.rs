@@ -7,7 +7,10 @@
 //!   applies the migrations, binds, logs every request with its `x-request-id`, and shuts down gracefully on
 //!   Ctrl-C or SIGTERM (in-flight requests finish, then the pool closes).
 //! - State lives only in the database (users, hashed tokens and their revocation, login failures, batteries,
-//!   samples, alerts), so processes are stateless and interchangeable.
+//!   samples and every extra channel, uploads, alert rules and alerts, twin jobs and their results, analyses
+//!   and their explanations), so processes are stateless and interchangeable.
+//! - Data arrive as a file in any format the readers accept (multipart) or as JSON samples; each upload is
+//!   one transaction together with the alerts the rule engine raises on it.
 //!
 //! Errors are `{"code": …, "message": …}` JSON with a stable `code` ([`ApiError::code`]); a 500 never
 //! carries internal detail (it is logged with the request id instead).
