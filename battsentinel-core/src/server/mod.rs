@@ -141,6 +141,13 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         tracing::warn!("using the development SECRET_KEY; set SECRET_KEY before deploying");
     }
     let state = AppState::new(config).await?;
+    // The default fault detector is trained at first use; train it now, in the background, so that the first
+    // analysis does not wait for it.
+    tokio::task::spawn_blocking(|| {
+        if let Err(e) = crate::models::detector::FaultDetector::default_detector() {
+            tracing::error!(error = %e, "default fault detector could not be built");
+        }
+    });
     let db = state.db.clone();
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -225,7 +225,8 @@ pub(crate) async fn list(
               (status = 400, description = "Malformed JSON", body = ErrorBody),
               (status = 401, description = "Not logged in", body = ErrorBody),
               (status = 404, description = "No such battery for this user", body = ErrorBody),
-              (status = 422, description = "Invalid field", body = ErrorBody)))]
+              (status = 422, description = "Invalid field", body = ErrorBody),
+              (status = 415, description = "Body is not application/json", body = ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     user: AuthUser,

@@ -35,7 +35,7 @@ impl Modify for BearerAuth {
         ai::analyze, ai::explain,
         admin::list_users, admin::set_role,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, alerts::AlertSource, alerts::Severity)),
     modifiers(&BearerAuth),
 )]
 pub(crate) struct ApiDoc;

@@ -129,7 +129,8 @@ pub(crate) async fn list(
               (status = 401, description = "Not logged in", body = ErrorBody),
               (status = 404, description = "No such battery for this user", body = ErrorBody),
               (status = 409, description = "The battery already has a rule with this id", body = ErrorBody),
-              (status = 422, description = "Invalid rule (the message names rule and field)", body = ErrorBody)))]
+              (status = 422, description = "Invalid rule (the message names rule and field)", body = ErrorBody),
+              (status = 415, description = "Body is not application/json", body = ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -186,7 +187,8 @@ pub(crate) async fn create(
               (status = 400, description = "Malformed JSON or id", body = ErrorBody),
               (status = 401, description = "Not logged in", body = ErrorBody),
               (status = 404, description = "No such battery or rule for this user", body = ErrorBody),
-              (status = 422, description = "Invalid rule (the message names rule and field)", body = ErrorBody)))]
+              (status = 422, description = "Invalid rule (the message names rule and field)", body = ErrorBody),
+              (status = 415, description = "Body is not application/json", body = ErrorBody)))]
 pub(crate) async fn update(
     State(state): State<AppState>,
     user: AuthUser,

@@ -284,7 +284,8 @@ fn job_from_row(row: &sqlx::any::AnyRow) -> Result<JobOut, ApiError> {
               (status = 400, description = "Malformed JSON or id", body = ErrorBody),
               (status = 401, description = "Not logged in", body = ErrorBody),
               (status = 404, description = "No such battery for this user", body = ErrorBody),
-              (status = 422, description = "Invalid protocol or parameters", body = ErrorBody)))]
+              (status = 422, description = "Invalid protocol or parameters", body = ErrorBody),
+              (status = 415, description = "Body is not application/json", body = ErrorBody)))]
 pub(crate) async fn simulate(
     State(state): State<AppState>,
     user: AuthUser,
