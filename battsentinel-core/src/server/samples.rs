@@ -173,10 +173,11 @@ pub(crate) struct Stored {
     pub alerts: super::engine::Recorded,
 }
 
-/// Rows per INSERT statement: 10 parameters a row stays under SQLite's 32 766 and PostgreSQL's 65 535.
-const CHUNK_ROWS: usize = 3000;
+/// Rows per INSERT statement (10 parameters a row). Statements of 30 000 parameters took seconds each in
+/// the SQLite driver (measured by `benches/server_load.sh`), so chunks stay small.
+const CHUNK_ROWS: usize = 100;
 /// Rows per INSERT into `sample_channels` (5 parameters a row).
-const CHUNK_EXTRA_ROWS: usize = 6000;
+const CHUNK_EXTRA_ROWS: usize = 200;
 
 const SAMPLE_COLUMNS: &str = "samples (battery_id, upload_id, t_s, voltage_v, current_a, temperature_c, \
      charge_capacity_ah, discharge_capacity_ah, cycle_index, step_index)";
