@@ -6,17 +6,22 @@
 #  2. battery reads: GET /api/batteries/{id} with wrk (Debian's `wrk`), first paced at ≈ RATE req/s
 #     (default 500; per-connection delay in a Lua script), then unpaced for the maximum throughput;
 #     each prints p50/p99 latency and requests/s.
-# Needs: curl, python3, wrk (apt-get install -y wrk). Builds the release binary.
+# Needs: curl, python3, wrk (apt-get install -y wrk). Builds the binary in PROFILE (default release; the
+# numbers are only meaningful for an optimised build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SAMPLES="${SAMPLES:-200000}"; UPLOADS="${UPLOADS:-5}"; RATE="${RATE:-500}"; DURATION="${DURATION:-15s}"
 PORT="${PORT:-5077}"; BASE="http://127.0.0.1:$PORT/api"
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 1; }
 
-cargo build --release --bin battsentinel --locked
+PROFILE="${PROFILE:-release}"
+# The server example (what `battsentinel serve` runs) builds on the core alone.
+cargo build -p battsentinel-core --features server --example serve_api --profile "$PROFILE" --locked
+DIR="$PROFILE"; [ "$DIR" = dev ] && DIR=debug
+BIN="target/$DIR/examples/serve_api"
 WORK="$(mktemp -d)"
 export DATABASE_URL="${DATABASE_URL:-sqlite://$WORK/load.db}" PORT HOST=127.0.0.1 LOG_LEVEL=warn
-./target/release/battsentinel serve & SERVER=$!
+"$BIN" & SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 50); do curl -fs "$BASE/health" >/dev/null && break; sleep 0.2; done
 

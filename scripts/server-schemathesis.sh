@@ -6,10 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv-schemathesis}"; PORT="${PORT:-5078}"; BASE="http://127.0.0.1:$PORT"
 [ -x "$VENV/bin/schemathesis" ] || { python3 -m venv "$VENV"; "$VENV/bin/pip" install -q schemathesis; }
-cargo build --bin battsentinel ${CARGO_PROFILE:+--profile "$CARGO_PROFILE"} --locked
-BIN="target/${CARGO_PROFILE:-debug}/battsentinel"; [ "${CARGO_PROFILE:-}" = dev ] && BIN=target/debug/battsentinel
+# The server example (what `battsentinel serve` runs) builds on the core alone, reusing the test build.
+cargo build -p battsentinel-core --features server --example serve_api ${CARGO_PROFILE:+--profile "$CARGO_PROFILE"} --locked
+DIR="${CARGO_PROFILE:-debug}"; [ "$DIR" = dev ] && DIR=debug
+BIN="target/$DIR/examples/serve_api"
 WORK="$(mktemp -d)"
-DATABASE_URL="sqlite://$WORK/st.db" PORT="$PORT" LOG_LEVEL=warn LOGIN_MAX_FAILURES=1000000 "$BIN" serve & SERVER=$!
+DATABASE_URL="sqlite://$WORK/st.db" PORT="$PORT" LOG_LEVEL=warn LOGIN_MAX_FAILURES=1000000 "$BIN" & SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 100); do curl -fs "$BASE/api/health" >/dev/null && break; sleep 0.2; done
 creds='{"username":"fuzzer","password":"fuzzer password"}'

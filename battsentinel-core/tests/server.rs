@@ -491,13 +491,26 @@ async fn openapi_document_matches_the_routes() {
         "PUT /api/alerts/{id}/read",
         "GET /api/admin/users",
         "PUT /api/admin/users/{id}/role",
+        "GET /api/batteries/{id}/rules",
+        "POST /api/batteries/{id}/rules",
+        "PUT /api/batteries/{id}/rules/{rule_id}",
+        "DELETE /api/batteries/{id}/rules/{rule_id}",
+        "POST /api/digital-twin/{battery_id}/simulate",
+        "GET /api/digital-twin/{battery_id}/status",
+        "POST /api/ai/analyze/{battery_id}",
+        "GET /api/ai/explain/{analysis_id}",
     ];
     expected.sort();
     assert_eq!(documented, expected);
     // Every documented route exists: without a token, protected ones answer 401 (not 404/405).
     for route in &expected {
         let (m, p) = route.split_once(' ').unwrap();
-        let (s, _) = t.call(m, &p.replace("{id}", "1"), None, None).await;
+        let p = p
+            .replace("{id}", "1")
+            .replace("{battery_id}", "1")
+            .replace("{rule_id}", "r")
+            .replace("{analysis_id}", "1");
+        let (s, _) = t.call(m, &p, None, None).await;
         assert_ne!(s, StatusCode::NOT_FOUND, "{route}");
         assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{route}");
     }
@@ -545,4 +558,452 @@ async fn real_server_over_http_with_graceful_shutdown() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
     assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "listener closed after shutdown");
+}
+
+#[path = "common/io_data.rs"]
+mod io_data;
+
+/// JSON samples with explicit voltages (1 s apart from `t0`).
+fn voltage_samples(t0: f64, volts: &[f64]) -> Value {
+    let s: Vec<Value> = volts
+        .iter()
+        .enumerate()
+        .map(|(i, v)| json!({"time_s": t0 + i as f64, "voltage_v": v, "current_a": 1.0, "temperature_c": 25.0}))
+        .collect();
+    json!({ "samples": s })
+}
+
+#[tokio::test]
+async fn multipart_upload_of_a_cycler_file_stores_every_channel() {
+    let t = TestApp::new().await;
+    let tok = t.user("mona").await;
+    let bat = t.battery(&tok, "calce").await;
+    let url = format!("/api/batteries/{bat}/data");
+    let path = io_data::shared_data("cyclers/calce_CX2-33_timeseries.csv");
+    let bytes = std::fs::read(&path).unwrap();
+    // What the reader gives on its own is what the server must store.
+    let opts = battsentinel_core::io::ReadOptions {
+        file_name: Some("calce_CX2-33_timeseries.csv".into()),
+        ..Default::default()
+    };
+    let log = battsentinel_core::io::read_bytes(&bytes, &opts).unwrap();
+    assert_eq!(log.temperatures_c.len(), 2, "two temperature sensors in the fixture");
+    let (s, v) =
+        t.multipart(&url, Some(&tok), &[("file", Some("calce_CX2-33_timeseries.csv"), &bytes)]).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["format"], log.meta.format.as_str());
+    assert_eq!(v["source_name"], "calce_CX2-33_timeseries.csv");
+    assert_eq!(v["rows_received"].as_u64(), Some(log.len() as u64));
+    assert_eq!(v["rows_inserted"].as_u64(), Some(log.len() as u64));
+    assert_eq!(v["quality"]["rows_read"].as_u64(), Some(log.quality.rows_read as u64));
+    assert_eq!(v["quality"]["rows_kept"].as_u64(), Some(log.quality.rows_kept as u64));
+    assert_eq!(v["quality"]["issues"].as_array().unwrap().len(), log.quality.issues.len());
+    let extras: Vec<String> =
+        v["extra_channels"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
+    let second_t = format!("temperature_c:{}", log.temperatures_c[1].name);
+    assert!(extras.contains(&second_t), "{extras:?}");
+    assert!(extras.contains(&"charge_energy_wh".to_string()), "{extras:?}");
+    assert!(extras.contains(&"discharge_energy_wh".to_string()), "{extras:?}");
+    // Read back the second temperature sensor and the discharge energy, aligned with time.
+    let offset = v["time_offset_s"].as_f64().unwrap();
+    let (s, r) = t
+        .call("GET", &format!("{url}?channels=voltage_v,{second_t},discharge_energy_wh"), Some(&tok), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let times: Vec<f64> = r["time_s"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    assert_eq!(times.len(), log.len());
+    for (i, tt) in times.iter().enumerate() {
+        assert!((tt - (log.time_s[i] + offset)).abs() < 1e-6);
+        let want_t = log.temperatures_c[1].values[i];
+        let got_t = r["series"][&second_t][i].as_f64();
+        if want_t.is_finite() {
+            assert_eq!(got_t, Some(want_t), "row {i}");
+        } else {
+            assert_eq!(got_t, None, "row {i}");
+        }
+        let want_e = log.discharge_energy_wh.as_ref().unwrap()[i];
+        assert_eq!(r["series"]["discharge_energy_wh"][i].as_f64(), Some(want_e), "row {i}");
+    }
+    // Default channel list: the fixed channels then the stored ones.
+    let (_, r) = t.call("GET", &format!("{url}?limit=1"), Some(&tok), None).await;
+    let names: Vec<&str> = r["channels"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+    assert_eq!(names.len(), 7 + extras.len(), "{names:?}");
+    // Downsampled extra channel: one bucket → the mean of the present values.
+    let (_, r) =
+        t.call("GET", &format!("{url}?max_points=1&channels=discharge_energy_wh"), Some(&tok), None).await;
+    let e = log.discharge_energy_wh.as_ref().unwrap();
+    let mean = e.iter().sum::<f64>() / e.len() as f64;
+    assert!((r["series"]["discharge_energy_wh"][0].as_f64().unwrap() - mean).abs() < 1e-9, "{r}");
+    // The same file again is a duplicate, whatever its name.
+    let (s, v) = t.multipart(&url, Some(&tok), &[("file", Some("again.csv"), &bytes)]).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("duplicate_upload")));
+    let before = (t.count("samples").await, t.count("sample_channels").await, t.count("uploads").await);
+    assert_eq!(before.2, 1);
+    assert!(before.1 > 0);
+    // Unreadable files, bad multipart and missing parts: 4xx, nothing written.
+    let cases: Vec<(Vec<(&str, Option<&str>, &[u8])>, StatusCode)> = vec![
+        (
+            vec![("file", Some("noise.bin"), b"\x00\x01\x02\xff\xfe garbage \x00")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (vec![("file", Some("empty.csv"), b"")], StatusCode::UNPROCESSABLE_ENTITY),
+        (vec![("file", Some("header_only.csv"), b"time_s,voltage_v\n")], StatusCode::UNPROCESSABLE_ENTITY),
+        (vec![("source_name", None, b"no file")], StatusCode::BAD_REQUEST),
+        (vec![("other", None, b"x")], StatusCode::BAD_REQUEST),
+        (
+            vec![
+                ("file", Some("a.csv"), b"time_s,voltage_v\n0,3.7\n"),
+                ("file", Some("b.csv"), b"time_s,voltage_v\n0,3.7\n"),
+            ],
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (parts, want) in cases {
+        let (s, v) = t.multipart(&url, Some(&tok), &parts).await;
+        assert_eq!(s, want, "{v}");
+        assert!(v["code"].is_string() && v["message"].is_string(), "{v}");
+    }
+    let (s, v) =
+        t.raw("POST", &url, Some(&tok), "multipart/form-data; boundary=zz", b"--zz\r\nbroken".to_vec()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(
+        before,
+        (t.count("samples").await, t.count("sample_channels").await, t.count("uploads").await)
+    );
+}
+
+#[tokio::test]
+async fn uploads_over_the_limit_answer_a_typed_413() {
+    let t = TestApp::with(|c| c.max_upload_bytes = 4096).await;
+    let tok = t.user("nina").await;
+    let bat = t.battery(&tok, "cell").await;
+    let url = format!("/api/batteries/{bat}/data");
+    let big = vec![b'1'; 10_000];
+    let (s, v) = t.multipart(&url, Some(&tok), &[("file", Some("big.csv"), &big)]).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("4096"), "{v}");
+    let (s, v) = t.call("POST", &url, Some(&tok), Some(samples(0.0, 200))).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("4096"), "{v}");
+    assert_eq!((t.count("samples").await, t.count("uploads").await), (0, 0));
+}
+
+#[tokio::test]
+async fn rule_engine_raises_alerts_on_data_arrival_without_storms() {
+    let t = TestApp::new().await;
+    let tok = t.user("oscar").await;
+    let bat = t.battery(&tok, "nmc cell").await;
+    let url = format!("/api/batteries/{bat}/data");
+    // 10 s at 4.30 V (over the default 4.25 V for more than for_s = 2 s), then back to 4.0 V.
+    let mut volts = vec![4.0; 5];
+    volts.extend([4.30; 10]);
+    volts.extend([4.0; 5]);
+    let (s, v) = t.call("POST", &url, Some(&tok), Some(voltage_samples(1000.0, &volts))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!((v["alerts"]["raised"].as_u64(), v["alerts"]["cleared"].as_u64()), (Some(1), Some(1)), "{v}");
+    let (_, a) = t.call("GET", "/api/alerts?source=rule", Some(&tok), None).await;
+    assert_eq!(a["total"], 1, "{a}");
+    let alert = &a["items"][0];
+    assert_eq!(alert["rule_id"], "cell_over_voltage");
+    assert_eq!(alert["severity"], "critical");
+    assert_eq!(alert["category"], "cell");
+    assert_eq!(alert["source"], "rule");
+    assert_eq!(alert["onset_t_s"], 1005.0);
+    assert_eq!(alert["cleared_t_s"], 1015.0, "clears at the first sample at or below 4.20 V");
+    assert_eq!(alert["upload_id"], v["upload_id"]);
+    // A storm: the voltage flaps over the limit 20 times within a minute → one alert, episodes counted.
+    let flap: Vec<f64> = (0..200).map(|i| if (i / 5) % 2 == 0 { 4.30 } else { 4.10 }).collect();
+    let (s, v) = t.call("POST", &url, Some(&tok), Some(voltage_samples(5000.0, &flap))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, a) = t.call("GET", "/api/alerts?source=rule", Some(&tok), None).await;
+    let raised = v["alerts"]["raised"].as_u64().unwrap();
+    assert!(raised <= 4, "cooldown of 60 s over 200 s allows at most 4 alerts, got {raised}: {v}");
+    assert_eq!(a["total"].as_u64(), Some(1 + raised));
+    let total_occurrences: i64 =
+        a["items"].as_array().unwrap().iter().map(|x| x["occurrences"].as_i64().unwrap()).sum();
+    assert!(total_occurrences > 1 + raised as i64, "merged episodes are counted: {a}");
+    // An alert left open by one upload absorbs the next upload's episode instead of raising again.
+    let (_, v) = t.call("POST", &url, Some(&tok), Some(voltage_samples(9000.0, &[4.3; 10]))).await;
+    assert_eq!(v["alerts"]["raised"], 1, "{v}");
+    let open_id = v["alerts"]["alert_ids"][0].clone();
+    let (_, v) = t.call("POST", &url, Some(&tok), Some(voltage_samples(9100.0, &[4.3; 10]))).await;
+    assert_eq!((v["alerts"]["raised"].as_u64(), v["alerts"]["merged"].as_u64()), (Some(0), Some(1)), "{v}");
+    assert_eq!(v["alerts"]["alert_ids"][0], open_id);
+    let (_, a) = t
+        .call("GET", &format!("/api/alerts?source=rule&battery_id={bat}&per_page=1"), Some(&tok), None)
+        .await;
+    assert_eq!(a["items"][0]["id"], open_id);
+    assert_eq!(a["items"][0]["occurrences"], 2);
+    assert_eq!(a["items"][0]["cleared_t_s"], Value::Null);
+    // Nothing but rule alerts were created, and manual ones are filtered apart.
+    let (_, m) = t.call("GET", "/api/alerts?source=manual", Some(&tok), None).await;
+    assert_eq!(m["total"], 0);
+}
+
+#[tokio::test]
+async fn battery_rules_crud_validation_and_overrides() {
+    let t = TestApp::new().await;
+    let tok = t.user("petra").await;
+    let other = t.user("quinn").await;
+    let bat = t.battery(&tok, "cell").await;
+    let rules = format!("/api/batteries/{bat}/rules");
+    let (s, v) = t.call("GET", &rules, Some(&tok), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["profile"], "nmc");
+    assert_eq!(v["rules"], json!([]));
+    assert!(v["in_force"].as_array().unwrap().iter().any(|r| r == "cell_over_voltage"));
+    // A custom rule with a parameter reference of the defaults.
+    let low = json!({"id": "low_voltage_watch", "title": "Low voltage", "severity": "warning", "for_s": 0.0,
+                     "when": {"below": {"signal": "voltage_v", "threshold": 3.0}}});
+    let (s, v) = t.call("POST", &rules, Some(&tok), Some(low.clone())).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (v["id"].as_str(), v["overrides_default"].as_bool()),
+        (Some("low_voltage_watch"), Some(false))
+    );
+    let (s, v) = t.call("POST", &rules, Some(&tok), Some(low)).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("rule_exists")));
+    // Validation errors name the rule and the field.
+    let cases = [
+        (
+            json!({"id": "neg", "severity": "info", "for_s": -1.0, "when": {"above": {"signal": "voltage_v", "threshold": 4.0}}}),
+            "rule_invalid",
+            "`neg` field `for_s`",
+        ),
+        (
+            json!({"id": "typo", "severity": "info", "when": {"abov": {"signal": "voltage_v", "threshold": 4.0}}}),
+            "rule_field",
+            "`typo` field `when`",
+        ),
+        (
+            json!({"id": "ref", "severity": "info", "when": {"above": {"signal": "voltage_v", "threshold": "$nope"}}}),
+            "rule_unknown_param",
+            "`ref` field `when.above.threshold`",
+        ),
+        (
+            json!({"id": "sev", "severity": "doom", "when": {"above": {"signal": "voltage_v", "threshold": 4.0}}}),
+            "rule_field",
+            "`sev` field `severity`",
+        ),
+    ];
+    for (body, code, needle) in cases {
+        let (s, v) = t.call("POST", &rules, Some(&tok), Some(body.clone())).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)), "{body}: {v}");
+        assert!(v["message"].as_str().unwrap().contains(needle), "{needle} in {v}");
+    }
+    // Switch the default over-voltage rule off for this battery: no alert on over-voltage data.
+    let off = json!({"id": "cell_over_voltage", "severity": "critical", "enabled": false,
+                     "when": {"above": {"signal": "voltage_v", "threshold": "$v_over_v"}}});
+    let (s, v) = t.call("POST", &rules, Some(&tok), Some(off)).await;
+    assert_eq!((s, v["overrides_default"].as_bool()), (StatusCode::CREATED, Some(true)), "{v}");
+    let (_, v) = t.call("GET", &rules, Some(&tok), None).await;
+    assert!(!v["in_force"].as_array().unwrap().iter().any(|r| r == "cell_over_voltage"));
+    let data = format!("/api/batteries/{bat}/data");
+    let (s, v) = t.call("POST", &data, Some(&tok), Some(voltage_samples(0.0, &[4.3; 20]))).await;
+    assert_eq!((s, v["alerts"]["raised"].as_u64()), (StatusCode::CREATED, Some(0)), "{v}");
+    // The custom rule fires.
+    let (_, v) = t.call("POST", &data, Some(&tok), Some(voltage_samples(100.0, &[2.9; 3]))).await;
+    assert_eq!(v["alerts"]["raised"], 1, "{v}");
+    let (_, a) = t.call("GET", "/api/alerts?source=rule", Some(&tok), None).await;
+    assert_eq!(
+        (a["items"][0]["rule_id"].as_str(), a["items"][0]["title"].as_str()),
+        (Some("low_voltage_watch"), Some("Low voltage"))
+    );
+    // Replace (threshold change), with a mismatching id refused; delete restores the default.
+    let url = format!("{rules}/low_voltage_watch");
+    let (s, v) = t
+        .call(
+            "PUT",
+            &url,
+            Some(&tok),
+            Some(
+                json!({"severity": "critical", "when": {"below": {"signal": "voltage_v", "threshold": 2.8}}}),
+            ),
+        )
+        .await;
+    assert_eq!((s, v["rule"]["severity"].as_str()), (StatusCode::OK, Some("critical")), "{v}");
+    let (s, _) = t
+        .call("PUT", &url, Some(&tok), Some(json!({"id": "other", "severity": "info", "when": {"below": {"signal": "voltage_v", "threshold": 2.8}}})))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        t.call("DELETE", &format!("{rules}/cell_over_voltage"), Some(&tok), None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.call("DELETE", &format!("{rules}/cell_over_voltage"), Some(&tok), None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, v) = t.call("POST", &data, Some(&tok), Some(voltage_samples(1000.0, &[4.3; 20]))).await;
+    assert_eq!(v["alerts"]["raised"], 1, "{v}");
+    // Nobody else sees or changes them.
+    for (m, u, body) in [
+        ("GET", rules.clone(), None),
+        (
+            "POST",
+            rules.clone(),
+            Some(json!({"id": "x", "severity": "info", "when": {"missing": {"signal": "voltage_v"}}})),
+        ),
+        ("PUT", url.clone(), Some(json!({"severity": "info", "when": {"missing": {"signal": "voltage_v"}}}))),
+        ("DELETE", url.clone(), None),
+    ] {
+        let (s, v) = t.call(m, &u, Some(&other), body).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{m} {u}: {v}");
+    }
+    assert_eq!(t.count("alert_rules").await, 1);
+}
+
+#[tokio::test]
+async fn twin_simulation_runs_in_the_background_and_matches_pybamm() {
+    use battsentinel_core::twin::{CellParams, Protocol};
+    let t = TestApp::new().await;
+    let tok = t.user("rita").await;
+    let other = t.user("sam").await;
+    let bat = t.battery(&tok, "twin").await;
+    let sim = format!("/api/digital-twin/{bat}/simulate");
+    let status = format!("/api/digital-twin/{bat}/status");
+    assert_eq!(t.call("GET", &status, Some(&tok), None).await.0, StatusCode::NOT_FOUND, "no job yet");
+    let body = json!({
+        "protocol": serde_json::to_value(Protocol::constant_current(0.9999, 100.0, 7200.0)).unwrap(),
+        "params": serde_json::to_value(CellParams::ecm_example_const(4e-4, 6e-4, 5e4)).unwrap(),
+    });
+    let (s, v) = t.call("POST", &sim, Some(&tok), Some(body)).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let job = v["job_id"].as_i64().unwrap();
+    assert!(matches!(v["status"].as_str(), Some("queued")), "{v}");
+    // Poll (from a second instance: the status lives in the database).
+    let b = TestApp::on(&t.url, |_| {}).await;
+    let mut done = Value::Null;
+    for _ in 0..600 {
+        let (s, v) = b.call("GET", &status, Some(&tok), None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        if v["status"] == "done" || v["status"] == "failed" {
+            done = v;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["job_id"], job);
+    assert_eq!(done["progress"], 1.0);
+    let r = &done["result"];
+    assert_eq!(r["end_reason"], "voltage_below");
+    // PyBaMM's Thevenin model: 1C from SoC 0.9999 reaches 3.2 V at 3 556.96 s (see twin::simulate).
+    assert!((r["duration_s"].as_f64().unwrap() - 3556.96).abs() < 0.1, "{}", r["duration_s"]);
+    assert!((r["min_voltage_v"].as_f64().unwrap() - 3.2).abs() < 1e-6);
+    assert!((r["discharged_ah"].as_f64().unwrap() - 100.0 * 3556.96 / 3600.0).abs() < 0.01);
+    let n = r["trace"]["time_s"].as_array().unwrap().len();
+    assert!(n <= 1001 && n > 100, "{n}");
+    assert_eq!(r["trace"]["voltage_v"].as_array().unwrap().len(), n);
+    // Invalid requests: 4xx, no job.
+    for (body, code) in [
+        (json!({"protocol": {"initial": {"soc": "full"}, "steps": []}}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({"protocol": {"dt_s": 1e-6, "initial": {"soc": 0.5}, "steps": [{"kind": "rest", "duration_s": 1e6}]}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"protocol": {"initial": {"soc": 0.5}, "steps": []}, "params": {"capacity_ah": -1}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"protocol": {"initial": {"soc": 0.5}, "steps": []}, "extra": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (s, v) = t.call("POST", &sim, Some(&tok), Some(body.clone())).await;
+        assert_eq!(s, code, "{body}: {v}");
+    }
+    // A simulation error surfaces in the job (SoC outside the OCV table).
+    let (s, v) = t
+        .call("POST", &sim, Some(&tok), Some(json!({"protocol": {"initial": {"soc": 7.0}, "steps": [{"kind": "rest", "duration_s": 10.0}]}})))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let failed_job = v["job_id"].as_i64().unwrap();
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        let (_, v) = t.call("GET", &format!("{status}?job_id={failed_job}"), Some(&tok), None).await;
+        if v["status"] == "failed" || v["status"] == "done" {
+            last = v;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(last["status"], "failed", "{last}");
+    assert_eq!(last["error"]["code"], "soc_outside_table", "{last}");
+    assert_eq!(t.count("twin_jobs").await, 2);
+    // Other users: 404 on both endpoints.
+    assert_eq!(t.call("GET", &status, Some(&other), None).await.0, StatusCode::NOT_FOUND);
+    let body = json!({"protocol": {"initial": {"soc": 0.5}, "steps": []}});
+    assert_eq!(t.call("POST", &sim, Some(&other), Some(body)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.call("GET", &format!("{status}?job_id={job}"), Some(&other), None).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn analysis_is_stored_and_explained_with_shap_and_lime() {
+    use battsentinel_core::models::detector::{AnalyzeParams, FaultDetector};
+    let t = TestApp::new().await;
+    let tok = t.user("tara").await;
+    let other = t.user("uma").await;
+    let bat = t.battery(&tok, "arbin lfp").await;
+    let analyze = format!("/api/ai/analyze/{bat}");
+    // No data yet: 422, nothing stored.
+    let (s, v) = t.call("POST", &analyze, Some(&tok), None).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let bytes = std::fs::read(io_data::shared_data("cyclers/arbin_example.csv")).unwrap();
+    let (s, v) = t
+        .multipart(
+            &format!("/api/batteries/{bat}/data"),
+            Some(&tok),
+            &[("file", Some("arbin_example.csv"), &bytes)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, a) = t.call("POST", &analyze, Some(&tok), None).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(a["samples_used"], v["rows_inserted"]);
+    // The stored channels give the detector what the file gives it: the same windows and verdict.
+    let opts = battsentinel_core::io::ReadOptions {
+        file_name: Some("arbin_example.csv".into()),
+        ..Default::default()
+    };
+    let log = battsentinel_core::io::read_bytes(&bytes, &opts).unwrap();
+    let direct = FaultDetector::default_detector().unwrap().analyze(&log, &AnalyzeParams::default()).unwrap();
+    let windows = a["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), direct.windows.len(), "{a}");
+    assert_eq!(a["verdict"], direct.summary.verdict.as_str());
+    for w in windows {
+        let sum: f64 = w["probabilities"].as_object().unwrap().values().map(|p| p.as_f64().unwrap()).sum();
+        assert!((sum - 1.0).abs() < 1e-9, "{w}");
+    }
+    assert!(a["anomaly_score"].as_f64().unwrap().is_finite());
+    assert_eq!(t.count("analyses").await, 1);
+    let id = a["analysis_id"].as_i64().unwrap();
+    // Explanation: SHAP efficiency holds, LIME has weights, both plots are SVG; the second call is the stored one.
+    let explain = format!("/api/ai/explain/{id}");
+    let (s, e) = t.call("GET", &explain, Some(&tok), None).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let values: Vec<f64> =
+        e["shap"]["values"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    assert_eq!(values.len(), e["feature_names"].as_array().unwrap().len());
+    let (base, out) =
+        (e["shap"]["base_value"].as_f64().unwrap(), e["shap"]["model_output"].as_f64().unwrap());
+    assert!((values.iter().sum::<f64>() - (out - base)).abs() < 1e-9, "SHAP efficiency: {e}");
+    assert!(!e["lime"]["weights"].as_array().unwrap().is_empty());
+    assert!(e["shap_svg"].as_str().unwrap().starts_with("<svg"), "{}", e["shap_svg"]);
+    assert!(e["lime_svg"].as_str().unwrap().contains("<svg"));
+    let (_, again) = t.call("GET", &explain, Some(&tok), None).await;
+    assert_eq!(again, e);
+    // Other users: 404.
+    assert_eq!(t.call("GET", &explain, Some(&other), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(t.call("POST", &analyze, Some(&other), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(t.call("GET", "/api/ai/explain/999999", Some(&tok), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.call("POST", &format!("{analyze}?from_s=abc"), Some(&tok), None).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(t.count("analyses").await, 1);
 }

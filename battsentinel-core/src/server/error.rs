@@ -135,9 +135,13 @@ pub enum ApiError {
         /// Explanation.
         message: String,
     },
-    /// The body exceeds the configured limit (413).
-    #[error("request body exceeds the limit")]
-    PayloadTooLarge,
+    /// The body exceeds the configured limit (413): `MAX_UPLOAD_BYTES` for data uploads, `MAX_JSON_BYTES`
+    /// for everything else.
+    #[error("request body exceeds the limit of {limit_bytes} bytes")]
+    PayloadTooLarge {
+        /// The limit that applies to this route (bytes).
+        limit_bytes: u64,
+    },
     /// The content type is not accepted here (415).
     #[error("{message}")]
     UnsupportedMediaType {
@@ -147,6 +151,18 @@ pub enum ApiError {
     /// An uploaded file could not be read (422, the reader's own code).
     #[error(transparent)]
     Parse(#[from] crate::io::ParseError),
+    /// An alert rule is not valid (422, the rule engine's own code; the message names rule and field).
+    #[error(transparent)]
+    Rule(#[from] crate::alerts::RuleError),
+    /// Twin parameters or protocol are not valid (422, the simulator's own code).
+    #[error(transparent)]
+    Simulation(#[from] crate::twin::SimError),
+    /// Invalid parameters (422, the parameter's own code).
+    #[error(transparent)]
+    Params(#[from] crate::params::ParamError),
+    /// Analysis or explanation of stored data failed on the data (422, the library's own code).
+    #[error(transparent)]
+    Analysis(crate::Error),
     /// Too many failed logins (429).
     #[error("too many failed logins; retry in {retry_after_s} s")]
     RateLimited {
@@ -184,9 +200,13 @@ impl ApiError {
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound { .. } => "not_found",
             ApiError::Conflict { code, .. } => code,
-            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::Parse(e) => e.code(),
+            ApiError::Rule(e) => e.code(),
+            ApiError::Simulation(e) => e.code(),
+            ApiError::Params(e) => e.code(),
+            ApiError::Analysis(e) => e.code(),
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal { .. } => "internal",
         }
@@ -196,12 +216,17 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Invalid { .. } | ApiError::Parse(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid { .. }
+            | ApiError::Parse(_)
+            | ApiError::Rule(_)
+            | ApiError::Simulation(_)
+            | ApiError::Params(_)
+            | ApiError::Analysis(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -251,9 +276,14 @@ impl IntoResponse for ApiError {
 }
 
 /// Maps an axum extractor rejection (its status) onto the API's error codes.
-pub(crate) fn from_rejection(status: StatusCode, text: String, code_400: &'static str) -> ApiError {
+pub(crate) fn from_rejection(
+    status: StatusCode,
+    text: String,
+    code_400: &'static str,
+    limit_bytes: usize,
+) -> ApiError {
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit_bytes: limit_bytes as u64 },
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType { message: text },
         StatusCode::UNPROCESSABLE_ENTITY => ApiError::Invalid { field: "body".to_string(), reason: text },
         s if s.is_client_error() => ApiError::BadRequest { code: code_400, message: text },
@@ -281,7 +311,7 @@ mod tests {
             (ApiError::NotFound { resource: "battery" }, 404, "not_found"),
             (ApiError::invalid("name", "empty"), 422, "invalid_field"),
             (ApiError::RateLimited { retry_after_s: 3 }, 429, "rate_limited"),
-            (ApiError::PayloadTooLarge, 413, "payload_too_large"),
+            (ApiError::PayloadTooLarge { limit_bytes: 10 }, 413, "payload_too_large"),
             (ApiError::unauthorized(), 401, "unauthorized"),
             (ApiError::Forbidden, 403, "forbidden"),
         ];

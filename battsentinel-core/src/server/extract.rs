@@ -1,6 +1,7 @@
 //! Extractors whose rejections are API errors (`{code, message}` JSON) instead of axum's plain text.
 
 use super::error::{from_rejection, ApiError};
+use super::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
@@ -11,13 +12,15 @@ use serde::de::DeserializeOwned;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(r) => Err(from_rejection(r.status(), r.body_text(), "invalid_json")),
+            Err(r) => {
+                Err(from_rejection(r.status(), r.body_text(), "invalid_json", state.config.max_json_bytes))
+            }
         }
     }
 }

@@ -7,7 +7,10 @@
 //!   applies the migrations, binds, logs every request with its `x-request-id`, and shuts down gracefully on
 //!   Ctrl-C or SIGTERM (in-flight requests finish, then the pool closes).
 //! - State lives only in the database (users, hashed tokens and their revocation, login failures, batteries,
-//!   samples, alerts), so processes are stateless and interchangeable.
+//!   samples and every extra channel, uploads, alert rules and alerts, twin jobs and their results, analyses
+//!   and their explanations), so processes are stateless and interchangeable.
+//! - Data arrive as a file in any format the readers accept (multipart) or as JSON samples; each upload is
+//!   one transaction together with the alerts the rule engine raises on it.
 //!
 //! Errors are `{"code": …, "message": …}` JSON with a stable `code` ([`ApiError::code`]); a 500 never
 //! carries internal detail (it is logged with the request id instead).
@@ -40,6 +43,7 @@
 
 mod auth;
 mod config;
+mod engine;
 mod error;
 mod extract;
 mod routes;
@@ -73,6 +77,9 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::batteries::router())
         .merge(routes::data::router(cfg.max_upload_bytes))
         .merge(routes::alerts::router())
+        .merge(routes::rules::router())
+        .merge(routes::twin::router())
+        .merge(routes::ai::router())
         .merge(routes::admin::router())
         .merge(routes::openapi::router());
     let mut router = Router::new()
@@ -134,6 +141,13 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         tracing::warn!("using the development SECRET_KEY; set SECRET_KEY before deploying");
     }
     let state = AppState::new(config).await?;
+    // The default fault detector is trained at first use; train it now, in the background, so that the first
+    // analysis does not wait for it.
+    tokio::task::spawn_blocking(|| {
+        if let Err(e) = crate::models::detector::FaultDetector::default_detector() {
+            tracing::error!(error = %e, "default fault detector could not be built");
+        }
+    });
     let db = state.db.clone();
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -1,6 +1,10 @@
 //! Sample storage: one upload = one transaction of multi-row `INSERT … ON CONFLICT DO NOTHING` statements
 //! (prepared once per connection and reused for every full chunk), and range reads with optional
 //! bucket-mean downsampling computed while streaming, in bounded memory.
+//!
+//! The fixed channels ([`CHANNELS`]) are columns of `samples`; every other channel of a log (temperature
+//! sensors after the first as `temperature_c:<name>`, `charge_energy_wh`, `discharge_energy_wh`, the reader's
+//! extra channels under their own names) is stored in `sample_channels`, one row per present value.
 
 use super::auth::hex;
 use super::error::ApiError;
@@ -31,8 +35,39 @@ pub(crate) struct Rows {
     pub floats: [Vec<Option<f64>>; FLOAT_CHANNELS],
     /// Cycle and step index.
     pub ints: [Vec<Option<i64>>; 2],
+    /// Every other channel.
+    pub extras: Vec<ExtraChannel>,
     /// Seconds added to `time_s`.
     pub offset_s: f64,
+}
+
+/// A channel outside the fixed columns.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ExtraChannel {
+    /// Stored name (see [`rows_from_log`]).
+    pub name: String,
+    /// Unit as the reader found it.
+    pub unit: String,
+    /// Values aligned with [`Rows::t_s`]; `None` where missing.
+    pub values: Vec<Option<f64>>,
+}
+
+/// Longest stored channel name.
+pub(crate) const MAX_CHANNEL_NAME: usize = 100;
+
+/// A channel name safe to store and to list in `?channels=` (no commas or control characters, bounded).
+fn clean_name(raw: &str, fallback: usize) -> String {
+    let s: String = raw
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() || c == ',' { '_' } else { c })
+        .take(MAX_CHANNEL_NAME)
+        .collect();
+    if s.is_empty() {
+        format!("extra_{fallback}")
+    } else {
+        s
+    }
 }
 
 impl Rows {
@@ -52,12 +87,20 @@ impl Rows {
                 h.update(col[i].map_or(i64::MIN, |v| v).to_le_bytes());
             }
         }
+        for e in &self.extras {
+            h.update((e.name.len() as u64).to_le_bytes());
+            h.update(e.name.as_bytes());
+            for v in &e.values {
+                h.update(v.map_or(u64::MAX, f64::to_bits).to_le_bytes());
+            }
+        }
         hex(&h.finalize())
     }
 }
 
-/// Columns of a log as stored rows. The first temperature channel is stored; other temperature and extra
-/// channels are not (they stay in the source file).
+/// Columns of a log as stored rows: the fixed channels, the first temperature sensor as `temperature_c`,
+/// further sensors as `temperature_c:<name>`, the energies, and every extra channel under its (cleaned) name
+/// (prefixed `extra:` if it would collide with another channel). Non-finite values become missing.
 ///
 /// # Errors
 /// 422 when the columns have different lengths, the log is empty, or a time is not finite.
@@ -82,7 +125,30 @@ pub(crate) fn rows_from_log(log: &BatteryLog) -> Result<Rows, ApiError> {
             None => vec![None; log.len()],
         }
     };
+    let mut extras: Vec<ExtraChannel> = Vec::new();
+    let mut push = |name: String, unit: &str, values: &[f64]| {
+        let taken = |ex: &[ExtraChannel], n: &str| CHANNELS.contains(&n) || ex.iter().any(|e| e.name == n);
+        let name = if taken(&extras, &name) { format!("extra:{name}") } else { name };
+        if !taken(&extras, &name) {
+            let values = values.iter().map(|x| x.is_finite().then_some(*x)).collect();
+            extras.push(ExtraChannel { name, unit: unit.to_string(), values });
+        }
+    };
+    for (i, ch) in log.temperatures_c.iter().enumerate().skip(1) {
+        push(format!("temperature_c:{}", clean_name(&ch.name, i)), &ch.unit, &ch.values);
+    }
+    for (name, col) in
+        [("charge_energy_wh", &log.charge_energy_wh), ("discharge_energy_wh", &log.discharge_energy_wh)]
+    {
+        if let Some(v) = col {
+            push(name.to_string(), "Wh", v);
+        }
+    }
+    for (i, ch) in log.extra.iter().enumerate() {
+        push(clean_name(&ch.name, i), &ch.unit, &ch.values);
+    }
     Ok(Rows {
+        extras,
         t_s: log.time_s.iter().map(|t| t + offset_s).collect(),
         floats: [
             fl(log.voltage_v.as_deref()),
@@ -101,24 +167,35 @@ pub(crate) fn rows_from_log(log: &BatteryLog) -> Result<Rows, ApiError> {
 pub(crate) struct Stored {
     pub upload_id: i64,
     pub rows_inserted: u64,
+    /// Values stored in `sample_channels`.
+    pub extra_values_inserted: u64,
+    /// What the rule engine's events did to the battery's alerts.
+    pub alerts: super::engine::Recorded,
 }
 
-/// Rows per INSERT statement: 10 parameters a row stays under SQLite's 32 766 and PostgreSQL's 65 535.
-const CHUNK_ROWS: usize = 3000;
+/// Rows per INSERT statement (10 parameters a row). Statements of 30 000 parameters took seconds each in
+/// the SQLite driver (measured by `benches/server_load.sh`), so chunks stay small.
+const CHUNK_ROWS: usize = 100;
+/// Rows per INSERT into `sample_channels` (5 parameters a row).
+const CHUNK_EXTRA_ROWS: usize = 200;
 
-fn insert_sql(rows: usize) -> String {
-    let mut sql = String::with_capacity(64 * rows + 200);
-    sql.push_str(
-        "INSERT INTO samples (battery_id, upload_id, t_s, voltage_v, current_a, temperature_c, \
-         charge_capacity_ah, discharge_capacity_ah, cycle_index, step_index) VALUES ",
-    );
+const SAMPLE_COLUMNS: &str = "samples (battery_id, upload_id, t_s, voltage_v, current_a, temperature_c, \
+     charge_capacity_ah, discharge_capacity_ah, cycle_index, step_index)";
+const EXTRA_COLUMNS: &str = "sample_channels (battery_id, channel, t_s, upload_id, value)";
+
+/// `INSERT INTO <target> VALUES ($1, …), … ON CONFLICT (<key>) DO NOTHING` for `rows` rows of `cols` values.
+fn insert_sql(target: &str, cols: usize, rows: usize, key: &str) -> String {
+    let mut sql = String::with_capacity(6 * cols * rows + 200);
+    sql.push_str("INSERT INTO ");
+    sql.push_str(target);
+    sql.push_str(" VALUES ");
     for r in 0..rows {
-        let b = r * 10;
+        let b = r * cols;
         if r > 0 {
             sql.push(',');
         }
         sql.push('(');
-        for c in 1..=10 {
+        for c in 1..=cols {
             if c > 1 {
                 sql.push(',');
             }
@@ -127,23 +204,29 @@ fn insert_sql(rows: usize) -> String {
         }
         sql.push(')');
     }
-    sql.push_str(" ON CONFLICT (battery_id, t_s) DO NOTHING");
+    sql.push_str(" ON CONFLICT (");
+    sql.push_str(key);
+    sql.push_str(") DO NOTHING");
     sql
 }
 
-/// Stores an upload in one transaction: the `uploads` row (unique per battery and content digest) and every
-/// sample. Samples whose time already exists for the battery are skipped and counted as duplicates.
+/// Stores an upload in one transaction: the `uploads` row (unique per battery and content digest), every
+/// sample, every extra channel value, and the alerts the rule engine raised on it. Samples whose time
+/// already exists for the battery are skipped and counted as duplicates.
 ///
 /// # Errors
 /// 409 `duplicate_upload` when the same rows were uploaded before (nothing written); 500 on database errors
 /// (the transaction is rolled back, nothing written).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn store(
     db: &Db,
     battery_id: i64,
+    owner_id: i64,
     rows: &Rows,
     source_name: Option<&str>,
     format: &str,
     quality: &QualityReport,
+    events: &super::engine::Evaluated,
 ) -> Result<Stored, ApiError> {
     let digest = rows.digest();
     let quality_json = serde_json::to_string(quality)
@@ -181,12 +264,17 @@ pub(crate) async fn store(
         }
         Err(e) => return Err(e.into()),
     };
-    let full_sql = insert_sql(CHUNK_ROWS);
+    let key = "battery_id, t_s";
+    let full_sql = insert_sql(SAMPLE_COLUMNS, 10, CHUNK_ROWS, key);
     let mut rows_inserted = 0u64;
     let mut start = 0;
     while start < rows.len() {
         let end = (start + CHUNK_ROWS).min(rows.len());
-        let sql = if end - start == CHUNK_ROWS { full_sql.clone() } else { insert_sql(end - start) };
+        let sql = if end - start == CHUNK_ROWS {
+            full_sql.clone()
+        } else {
+            insert_sql(SAMPLE_COLUMNS, 10, end - start, key)
+        };
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for i in start..end {
             q = q.bind(battery_id).bind(upload_id).bind(rows.t_s[i]);
@@ -200,13 +288,42 @@ pub(crate) async fn store(
         rows_inserted += q.execute(&mut *tx).await?.rows_affected();
         start = end;
     }
+    let mut extra_values_inserted = 0u64;
+    let key = "battery_id, channel, t_s";
+    let full_sql = insert_sql(EXTRA_COLUMNS, 5, CHUNK_EXTRA_ROWS, key);
+    for ch in &rows.extras {
+        sqlx::query(
+            "INSERT INTO battery_channels (battery_id, channel, unit) VALUES ($1, $2, $3) \
+             ON CONFLICT (battery_id, channel) DO NOTHING",
+        )
+        .bind(battery_id)
+        .bind(&ch.name)
+        .bind(&ch.unit)
+        .execute(&mut *tx)
+        .await?;
+        let present: Vec<(f64, f64)> =
+            rows.t_s.iter().zip(&ch.values).filter_map(|(t, v)| v.map(|v| (*t, v))).collect();
+        for chunk in present.chunks(CHUNK_EXTRA_ROWS) {
+            let sql = if chunk.len() == CHUNK_EXTRA_ROWS {
+                full_sql.clone()
+            } else {
+                insert_sql(EXTRA_COLUMNS, 5, chunk.len(), key)
+            };
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for &(t, v) in chunk {
+                q = q.bind(battery_id).bind(&ch.name).bind(t).bind(upload_id).bind(v);
+            }
+            extra_values_inserted += q.execute(&mut *tx).await?.rows_affected();
+        }
+    }
     sqlx::query("UPDATE uploads SET rows_inserted = $1 WHERE id = $2")
         .bind(i64::try_from(rows_inserted).unwrap_or(i64::MAX))
         .bind(upload_id)
         .execute(&mut *tx)
         .await?;
+    let alerts = super::engine::record(&mut tx, battery_id, owner_id, upload_id, events).await?;
     tx.commit().await?;
-    Ok(Stored { upload_id, rows_inserted })
+    Ok(Stored { upload_id, rows_inserted, extra_values_inserted, alerts })
 }
 
 /// A read request after validation.
@@ -217,13 +334,52 @@ pub(crate) struct Range {
     pub after_s: Option<f64>,
     /// Indices into [`CHANNELS`].
     pub channels: Vec<usize>,
+    /// Channels of `sample_channels`.
+    pub extras: Vec<String>,
 }
 
 /// Samples in columns, as read back.
 #[derive(Debug, Default)]
 pub(crate) struct Series {
     pub t_s: Vec<f64>,
+    /// Aligned with [`Range::channels`].
     pub values: Vec<Vec<Option<f64>>>,
+    /// Aligned with [`Range::extras`].
+    pub extra_values: Vec<Vec<Option<f64>>>,
+}
+
+/// The stored extra channels of a battery, with their units, by name.
+pub(crate) async fn extra_channels(db: &Db, battery_id: i64) -> Result<Vec<(String, String)>, ApiError> {
+    let rows =
+        sqlx::query("SELECT channel, unit FROM battery_channels WHERE battery_id = $1 ORDER BY channel")
+            .bind(battery_id)
+            .fetch_all(&db.pool)
+            .await?;
+    rows.iter().map(|r| Ok((r.try_get("channel")?, r.try_get("unit")?))).collect()
+}
+
+/// Values of one extra channel with `lo <= t_s <= hi`, in time order, streamed into `f`.
+async fn each_extra(
+    db: &Db,
+    battery_id: i64,
+    channel: &str,
+    lo: f64,
+    hi: f64,
+    mut f: impl FnMut(f64, Option<f64>),
+) -> Result<(), ApiError> {
+    let mut stream = sqlx::query(
+        "SELECT t_s, value FROM sample_channels WHERE battery_id = $1 AND channel = $2 AND t_s >= $3 \
+         AND t_s <= $4 ORDER BY t_s",
+    )
+    .bind(battery_id)
+    .bind(channel)
+    .bind(lo)
+    .bind(hi)
+    .fetch(&db.pool);
+    while let Some(row) = stream.try_next().await? {
+        f(row.try_get(0)?, row.try_get(1)?);
+    }
+    Ok(())
 }
 
 fn select_sql(range: &Range, tail: &str) -> (String, Vec<f64>) {
@@ -266,11 +422,33 @@ pub(crate) async fn read_page(
     }
     let rows = q.fetch_all(&db.pool).await?;
     let more = rows.len() > limit as usize;
-    let mut out = Series { t_s: Vec::new(), values: vec![Vec::new(); range.channels.len()] };
+    let mut out = Series {
+        t_s: Vec::new(),
+        values: vec![Vec::new(); range.channels.len()],
+        extra_values: vec![Vec::new(); range.extras.len()],
+    };
     for row in rows.iter().take(limit as usize) {
         out.t_s.push(row.try_get(0)?);
         for (k, &c) in range.channels.iter().enumerate() {
             out.values[k].push(value(row, k + 1, c)?);
+        }
+    }
+    if let (Some(&lo), Some(&hi)) = (out.t_s.first(), out.t_s.last()) {
+        for (k, name) in range.extras.iter().enumerate() {
+            // Both sides are sorted by time: walk them together.
+            let col = &mut out.extra_values[k];
+            col.resize(out.t_s.len(), None);
+            let mut i = 0;
+            let t_s = &out.t_s;
+            each_extra(db, battery_id, name, lo, hi, |t, v| {
+                while i < t_s.len() && t_s[i] < t {
+                    i += 1;
+                }
+                if i < t_s.len() && t_s[i] == t {
+                    col[i] = v;
+                }
+            })
+            .await?;
         }
     }
     Ok((out, more))
@@ -289,7 +467,7 @@ pub(crate) async fn read_downsampled(
     let (lo, hi) = match (range.from_s, range.to_s) {
         (Some(a), Some(b)) => (a, b),
         _ => {
-            let (sql, binds) = select_sql(&Range { channels: vec![], ..range.clone() }, "");
+            let (sql, binds) = select_sql(&Range { channels: vec![], extras: vec![], ..range.clone() }, "");
             let sql = sql.replacen("SELECT t_s", "SELECT MIN(t_s) AS lo, MAX(t_s) AS hi", 1);
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(battery_id);
             for b in binds {
@@ -298,11 +476,18 @@ pub(crate) async fn read_downsampled(
             let row = q.fetch_one(&db.pool).await?;
             match (row.try_get::<Option<f64>, _>("lo")?, row.try_get::<Option<f64>, _>("hi")?) {
                 (Some(a), Some(b)) => (range.from_s.unwrap_or(a), range.to_s.unwrap_or(b)),
-                _ => return Ok(Series { t_s: vec![], values: vec![vec![]; range.channels.len()] }),
+                _ => {
+                    return Ok(Series {
+                        t_s: vec![],
+                        values: vec![vec![]; range.channels.len()],
+                        extra_values: vec![vec![]; range.extras.len()],
+                    })
+                }
             }
         }
     };
     let width = (hi - lo) / n as f64;
+    let bucket = |t: f64| if width > 0.0 { (((t - lo) / width) as usize).min(n - 1) } else { 0 };
     let nc = range.channels.len();
     let mut count = vec![0u32; n];
     let mut t_sum = vec![0.0f64; n];
@@ -317,7 +502,7 @@ pub(crate) async fn read_downsampled(
     let mut stream = q.fetch(&db.pool);
     while let Some(row) = stream.try_next().await? {
         let t: f64 = row.try_get(0)?;
-        let b = if width > 0.0 { (((t - lo) / width) as usize).min(n - 1) } else { 0 };
+        let b = bucket(t);
         count[b] += 1;
         t_sum[b] += t;
         for (k, &c) in range.channels.iter().enumerate() {
@@ -328,8 +513,27 @@ pub(crate) async fn read_downsampled(
             }
         }
     }
-    let mut out = Series { t_s: Vec::new(), values: vec![Vec::new(); nc] };
+    let mut extra_sums = vec![0.0f64; n * range.extras.len()];
+    let mut extra_counts = vec![0u32; n * range.extras.len()];
+    let ne = range.extras.len();
+    for (k, name) in range.extras.iter().enumerate() {
+        each_extra(db, battery_id, name, lo, hi, |t, v| {
+            if let Some(v) = v {
+                let b = bucket(t);
+                extra_sums[b * ne + k] += v;
+                extra_counts[b * ne + k] += 1;
+            }
+        })
+        .await?;
+    }
+    let mut out =
+        Series { t_s: Vec::new(), values: vec![Vec::new(); nc], extra_values: vec![Vec::new(); ne] };
     for b in (0..n).filter(|&b| count[b] > 0) {
+        for k in 0..ne {
+            let i = b * ne + k;
+            out.extra_values[k]
+                .push((extra_counts[i] > 0).then(|| extra_sums[i] / f64::from(extra_counts[i])));
+        }
         out.t_s.push(t_sum[b] / f64::from(count[b]));
         for (k, &c) in range.channels.iter().enumerate() {
             let i = b * nc + k;
@@ -350,7 +554,7 @@ mod tests {
 
     #[test]
     fn insert_sql_numbers_parameters() {
-        let s = insert_sql(2);
+        let s = insert_sql(SAMPLE_COLUMNS, 10, 2, "battery_id, t_s");
         assert!(s.contains("($1,$2,$3,$4,$5,$6,$7,$8,$9,$10),($11,"));
         assert!(
             s.ends_with("($11,$12,$13,$14,$15,$16,$17,$18,$19,$20) ON CONFLICT (battery_id, t_s) DO NOTHING")

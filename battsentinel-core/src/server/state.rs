@@ -74,17 +74,32 @@ impl Db {
     }
 
     fn migrator(&self) -> Migrator {
-        let sql = match self.backend {
-            Backend::Sqlite => include_str!("../../migrations/sqlite/0001_init.sql"),
-            Backend::Postgres => include_str!("../../migrations/postgres/0001_init.sql"),
+        let steps: [(i64, &'static str, &'static str); 2] = match self.backend {
+            Backend::Sqlite => [
+                (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+                (
+                    2,
+                    "channels_rules_jobs",
+                    include_str!("../../migrations/sqlite/0002_channels_rules_jobs.sql"),
+                ),
+            ],
+            Backend::Postgres => [
+                (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+                (
+                    2,
+                    "channels_rules_jobs",
+                    include_str!("../../migrations/postgres/0002_channels_rules_jobs.sql"),
+                ),
+            ],
         };
-        Migrator::with_migrations(vec![Migration::new(
-            1,
-            "init".into(),
-            MigrationType::Simple,
-            sql.into_sql_str(),
-            false,
-        )])
+        Migrator::with_migrations(
+            steps
+                .into_iter()
+                .map(|(version, name, sql)| {
+                    Migration::new(version, name.into(), MigrationType::Simple, sql.into_sql_str(), false)
+                })
+                .collect(),
+        )
     }
 
     /// Checks that the database answers.

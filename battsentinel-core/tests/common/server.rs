@@ -112,6 +112,36 @@ impl TestApp {
         (s, v)
     }
 
+    /// A `multipart/form-data` request with the given parts: `(name, file name, bytes)`.
+    pub async fn multipart(
+        &self,
+        uri: &str,
+        token: Option<&str>,
+        parts: &[(&str, Option<&str>, &[u8])],
+    ) -> (StatusCode, Value) {
+        let boundary = "bs-test-boundary-7d1f0a";
+        let mut body = Vec::new();
+        for (name, file, bytes) in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            match file {
+                Some(f) => body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
+                         Content-Type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                ),
+                None => body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+                ),
+            }
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        self.raw("POST", uri, token, &format!("multipart/form-data; boundary={boundary}"), body).await
+    }
+
     /// Registers `name` with a fixed password and logs in; returns the token.
     pub async fn user(&self, name: &str) -> String {
         let creds = serde_json::json!({"username": name, "password": "correct horse battery"});

@@ -66,7 +66,8 @@ pub(crate) async fn list_users(
               (status = 401, description = "Not logged in", body = ErrorBody),
               (status = 403, description = "Not an admin", body = ErrorBody),
               (status = 404, description = "No such user", body = ErrorBody),
-              (status = 422, description = "Invalid role", body = ErrorBody)))]
+              (status = 422, description = "Invalid role", body = ErrorBody),
+              (status = 415, description = "Body is not application/json", body = ErrorBody)))]
 pub(crate) async fn set_role(
     State(state): State<AppState>,
     user: AuthUser,

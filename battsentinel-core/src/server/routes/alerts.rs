@@ -1,4 +1,6 @@
-//! `/api/alerts`: the caller's alerts (filters: battery, severity, unread), manual alerts, mark as read.
+//! `/api/alerts`: the caller's alerts (filters: battery, severity, unread, source), manual alerts, mark as
+//! read. Alerts with `source = "rule"` are raised by the rule engine when data arrives (see
+//! `/api/batteries/{id}/rules`).
 
 use super::batteries::owned;
 use super::{check_text, PageQuery};
@@ -42,6 +44,16 @@ impl Severity {
     }
 }
 
+/// Where an alert comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum AlertSource {
+    /// Created through `POST /api/alerts`.
+    Manual,
+    /// Raised by the rule engine on uploaded data.
+    Rule,
+}
+
 /// A manual alert.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,12 +83,29 @@ pub(crate) struct AlertOut {
     pub title: String,
     /// Message.
     pub message: String,
-    /// `manual` (created through the API).
+    /// `manual` (created through the API) or `rule` (raised by the rule engine on uploaded data).
     pub source: String,
     /// Creation time (RFC 3339).
     pub created_at: String,
     /// When it was marked read (RFC 3339), or null.
     pub read_at: Option<String>,
+    /// Rule that raised it (rule alerts).
+    pub rule_id: Option<String>,
+    /// Dedup key: one open alert per key and battery (rule alerts).
+    pub dedup_key: Option<String>,
+    /// `cell`, `pack`, `sensor`, `model` or `twin` (rule alerts).
+    pub category: Option<String>,
+    /// Upload whose data raised it (rule alerts).
+    pub upload_id: Option<i64>,
+    /// Data time (s) when the condition began (rule alerts).
+    pub onset_t_s: Option<f64>,
+    /// Data time (s) when the condition cleared, or null while it holds (rule alerts).
+    pub cleared_t_s: Option<f64>,
+    /// Episodes counted on this alert (1 + episodes merged by cooldown and dedup).
+    pub occurrences: i64,
+    /// Values that triggered it (rule alerts).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub trigger_values: Option<serde_json::Value>,
 }
 
 /// One page of alerts.
@@ -103,6 +132,8 @@ pub(crate) struct AlertsQuery {
     pub severity: Option<Severity>,
     /// `true`: only unread alerts.
     pub unread: Option<bool>,
+    /// Only alerts of this source: `manual` or `rule`.
+    pub source: Option<AlertSource>,
     /// Page number, from 1 (default 1).
     #[param(minimum = 1)]
     pub page: Option<u32>,
@@ -113,7 +144,8 @@ pub(crate) struct AlertsQuery {
 
 macro_rules! columns {
     () => {
-        "id, battery_id, severity, title, message, source, created_ms, read_ms"
+        "id, battery_id, severity, title, message, source, created_ms, read_ms, rule_id, dedup_key, category, \
+         upload_id, onset_t_s, cleared_t_s, occurrences, trigger_json"
     };
 }
 
@@ -127,6 +159,16 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<AlertOut, sqlx::Error> {
         source: row.try_get("source")?,
         created_at: rfc3339(row.try_get("created_ms")?),
         read_at: row.try_get::<Option<i64>, _>("read_ms")?.map(rfc3339),
+        rule_id: row.try_get("rule_id")?,
+        dedup_key: row.try_get("dedup_key")?,
+        category: row.try_get("category")?,
+        upload_id: row.try_get("upload_id")?,
+        onset_t_s: row.try_get("onset_t_s")?,
+        cleared_t_s: row.try_get("cleared_t_s")?,
+        occurrences: row.try_get("occurrences")?,
+        trigger_values: row
+            .try_get::<Option<String>, _>("trigger_json")?
+            .and_then(|j| serde_json::from_str(&j).ok()),
     })
 }
 
@@ -143,7 +185,12 @@ pub(crate) async fn list(
 ) -> Result<ApiJson<AlertPage>, ApiError> {
     let (page, per_page, offset) = PageQuery { page: q.page, per_page: q.per_page }.resolve()?;
     let filter = "FROM alerts WHERE owner_id = $1 AND ($2 IS NULL OR battery_id = $2) \
-                  AND ($3 IS NULL OR severity = $3) AND ($4 = 0 OR read_ms IS NULL)";
+                  AND ($3 IS NULL OR severity = $3) AND ($4 = 0 OR read_ms IS NULL) \
+                  AND ($5 IS NULL OR source = $5)";
+    let source = q.source.map(|s| match s {
+        AlertSource::Manual => "manual",
+        AlertSource::Rule => "rule",
+    });
     let severity = q.severity.map(Severity::as_str);
     let unread = i64::from(q.unread.unwrap_or(false));
     let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) AS n {filter}")))
@@ -151,17 +198,19 @@ pub(crate) async fn list(
         .bind(q.battery_id)
         .bind(severity)
         .bind(unread)
+        .bind(source)
         .fetch_one(&state.db.pool)
         .await?
         .try_get("n")?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {} {filter} ORDER BY id DESC LIMIT $5 OFFSET $6",
+        "SELECT {} {filter} ORDER BY id DESC LIMIT $6 OFFSET $7",
         columns!()
     )))
     .bind(user.id)
     .bind(q.battery_id)
     .bind(severity)
     .bind(unread)
+    .bind(source)
     .bind(i64::from(per_page))
     .bind(offset)
     .fetch_all(&state.db.pool)
@@ -176,7 +225,8 @@ pub(crate) async fn list(
               (status = 400, description = "Malformed JSON", body = ErrorBody),
               (status = 401, description = "Not logged in", body = ErrorBody),
               (status = 404, description = "No such battery for this user", body = ErrorBody),
-              (status = 422, description = "Invalid field", body = ErrorBody)))]
+              (status = 422, description = "Invalid field", body = ErrorBody),
+              (status = 415, description = "Body is not application/json", body = ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     user: AuthUser,

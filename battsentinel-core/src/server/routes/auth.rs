@@ -89,7 +89,8 @@ fn check_username(u: &str) -> Result<(), ApiError> {
     responses((status = 201, description = "Created", body = UserOut),
               (status = 400, description = "Malformed JSON", body = ErrorBody),
               (status = 409, description = "User name taken", body = ErrorBody),
-              (status = 422, description = "Invalid field", body = ErrorBody)))]
+              (status = 422, description = "Invalid field", body = ErrorBody),
+              (status = 415, description = "Body is not application/json", body = ErrorBody)))]
 pub(crate) async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterIn>,
@@ -148,7 +149,8 @@ async fn dummy_hash() -> Result<&'static str, ApiError> {
               (status = 400, description = "Malformed JSON", body = ErrorBody),
               (status = 401, description = "Wrong user name or password", body = ErrorBody),
               (status = 422, description = "Invalid field", body = ErrorBody),
-              (status = 429, description = "Too many failed logins", body = ErrorBody)))]
+              (status = 429, description = "Too many failed logins", body = ErrorBody),
+              (status = 415, description = "Body is not application/json", body = ErrorBody)))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginIn>,

@@ -150,7 +150,8 @@ pub(crate) async fn list(
     responses((status = 201, description = "Created", body = BatteryOut),
               (status = 400, description = "Malformed JSON", body = ErrorBody),
               (status = 401, description = "Not logged in", body = ErrorBody),
-              (status = 422, description = "Invalid field", body = ErrorBody)))]
+              (status = 422, description = "Invalid field", body = ErrorBody),
+              (status = 415, description = "Body is not application/json", body = ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -197,7 +198,8 @@ pub(crate) async fn get_one(
               (status = 400, description = "Malformed JSON or id", body = ErrorBody),
               (status = 401, description = "Not logged in", body = ErrorBody),
               (status = 404, description = "No such battery for this user", body = ErrorBody),
-              (status = 422, description = "Invalid field", body = ErrorBody)))]
+              (status = 422, description = "Invalid field", body = ErrorBody),
+              (status = 415, description = "Body is not application/json", body = ErrorBody)))]
 pub(crate) async fn update(
     State(state): State<AppState>,
     user: AuthUser,

@@ -1,12 +1,15 @@
 //! One file per resource, each exporting `router()`; shared pagination and validation helpers.
 
 pub(crate) mod admin;
+pub(crate) mod ai;
 pub(crate) mod alerts;
 pub(crate) mod auth;
 pub(crate) mod batteries;
 pub(crate) mod data;
 pub(crate) mod health;
 pub(crate) mod openapi;
+pub(crate) mod rules;
+pub(crate) mod twin;
 
 use super::error::ApiError;
 

@@ -1,6 +1,6 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document of every route, generated from the handlers.
 
-use super::{admin, alerts, auth, batteries, data, health};
+use super::{admin, ai, alerts, auth, batteries, data, health, rules, twin};
 use crate::server::error::ErrorBody;
 use crate::server::state::AppState;
 use axum::routing::get;
@@ -23,16 +23,19 @@ impl Modify for BearerAuth {
 /// The API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "BattSentinel API", description = "Battery analytics REST API: accounts, batteries, data, alerts."),
+    info(title = "BattSentinel API", description = "Battery analytics REST API: accounts, batteries, data, alerts and rules, digital-twin simulations, fault analysis and explanations."),
     paths(
         health::health,
         auth::register, auth::login, auth::logout, auth::me,
         batteries::list, batteries::create, batteries::get_one, batteries::update, batteries::delete,
         data::upload, data::read,
         alerts::list, alerts::create, alerts::mark_read,
+        rules::list, rules::create, rules::update, rules::delete,
+        twin::simulate, twin::status,
+        ai::analyze, ai::explain,
         admin::list_users, admin::set_role,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, alerts::AlertSource, alerts::Severity)),
     modifiers(&BearerAuth),
 )]
 pub(crate) struct ApiDoc;
