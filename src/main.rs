@@ -23,6 +23,9 @@ enum Command {
     Alerts(cli::alerts::AlertsArgs),
     /// Equivalent-circuit digital twin: simulate protocols.
     Twin(cli::twin::TwinArgs),
+    /// Twin identification and estimation: `fit-ecm`, `estimate-soc`, `fit-eis`, `ageing`.
+    #[command(flatten)]
+    TwinTop(cli::twin::TwinTopCommand),
     /// Train and apply fault models (forest, SVM, isolation forest, MLP) on CSV tables.
     Models(cli::models::ModelsArgs),
     /// Run the REST server (configuration from the environment / `.env`).
@@ -45,6 +48,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Alerts(args) => cli::alerts::run(args),
         Command::Twin(args) => cli::twin::run(args),
+        Command::TwinTop(cmd) => cli::twin::run_top(cmd),
         Command::Models(args) => cli::models::run(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => cli::server::run(args),

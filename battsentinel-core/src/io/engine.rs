@@ -336,6 +336,13 @@ impl Builder {
         if let Some((header, unit, cap)) = single_capacity {
             if log.charge_capacity_ah.is_some() || log.discharge_capacity_ah.is_some() {
                 // Separate counters exist: the combined column stays an extra channel.
+                for m in meta
+                    .mapping
+                    .iter_mut()
+                    .filter(|m| m.channel == "capacity_ah" && m.header.trim() == header)
+                {
+                    m.channel = format!("extra:{header}");
+                }
                 log.extra.push(Channel::new(header, unit, cap));
             } else {
                 let (chg, dis) = split_capacity(&cap, log.current_a.as_deref(), log.step_kind.as_deref());

@@ -214,6 +214,12 @@ enum SumField {
 }
 
 fn summary_field(header: &str) -> (SumField, f64) {
+    let (f, scale, _) = summary_field_unit(header);
+    (f, scale)
+}
+
+/// The field of a summary header, its scale to SI and the unit text found in it.
+fn summary_field_unit(header: &str) -> (SumField, f64, String) {
     use SumField::*;
     // A whole header that names a field is not split into name and unit: `V_min`, `T_min` and
     // `Voltage_min` are minima, not quantities in minutes.
@@ -244,7 +250,7 @@ fn summary_field(header: &str) -> (SumField, f64) {
         (DisCap, Some(text::Quantity::Energy)) => DisE,
         (f, _) => f,
     };
-    (f, scale)
+    (f, scale, unit)
 }
 
 /// The field a header name (without unit) stands for; [`SumField::Extra`] when none.
@@ -404,7 +410,7 @@ pub fn read_summary_bytes(bytes: &[u8], opts: &ReadOptions) -> Result<CycleSumma
             .map(|(h, (f, s))| crate::data::ColumnMapping {
                 header: h.clone(),
                 channel: summary_channel(*f, h),
-                unit_found: split_header(h).1,
+                unit_found: summary_field_unit(h).2,
                 scale: *s,
                 offset: 0.0,
             })

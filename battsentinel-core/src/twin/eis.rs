@@ -66,18 +66,18 @@ impl Default for EisCircuit {
 struct C(f64, f64);
 
 impl C {
-    fn add(self, o: C) -> C {
+    fn plus(self, o: C) -> C {
         C(self.0 + o.0, self.1 + o.1)
     }
-    fn mul(self, o: C) -> C {
+    fn times(self, o: C) -> C {
         C(self.0 * o.0 - self.1 * o.1, self.0 * o.1 + self.1 * o.0)
     }
     fn inv(self) -> C {
         let d = self.0 * self.0 + self.1 * self.1;
         C(self.0 / d, -self.1 / d)
     }
-    fn div(self, o: C) -> C {
-        self.mul(o.inv())
+    fn over(self, o: C) -> C {
+        self.times(o.inv())
     }
     fn sqrt(self) -> C {
         let r = self.0.hypot(self.1);
@@ -89,7 +89,7 @@ impl C {
     fn coth(self) -> C {
         let m = (-2.0 * self.0).exp();
         let e = C(m * (-2.0 * self.1).cos(), m * (-2.0 * self.1).sin());
-        C(1.0 + e.0, e.1).div(C(1.0 - e.0, -e.1))
+        C(1.0 + e.0, e.1).over(C(1.0 - e.0, -e.1))
     }
 }
 
@@ -110,13 +110,13 @@ impl EisCircuit {
         let zw = match self.warburg {
             Some(wb) => {
                 let s = C(0.0, w * wb.tau_s).sqrt();
-                C(wb.z0_ohm, 0.0).mul(s.coth()).div(s)
+                C(wb.z0_ohm, 0.0).times(s.coth()).over(s)
             }
             None => C(0.0, 0.0),
         };
-        let branch = C(self.r2_ohm, 0.0).add(zw);
-        let arc2 = branch.inv().add(C(0.0, w * self.c2_farad)).inv();
-        let z = C(self.r0_ohm, 0.0).add(arc1).add(arc2);
+        let branch = C(self.r2_ohm, 0.0).plus(zw);
+        let arc2 = branch.inv().plus(C(0.0, w * self.c2_farad)).inv();
+        let z = C(self.r0_ohm, 0.0).plus(arc1).plus(arc2);
         (z.0, z.1)
     }
 
@@ -356,7 +356,7 @@ fn solve_dense(a: &mut [f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut b = b.to_vec();
     for col in 0..n {
         let piv = (col..n).max_by(|&p, &q| a[p * n + col].abs().total_cmp(&a[q * n + col].abs()))?;
-        if !(a[piv * n + col].abs() > 0.0) {
+        if a[piv * n + col] == 0.0 || a[piv * n + col].is_nan() {
             return None;
         }
         if piv != col {

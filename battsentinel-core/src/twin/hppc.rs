@@ -91,9 +91,9 @@ impl HppcFitParams {
         if self.ocv_points < 2 {
             return Err(bad("ocv_points", self.ocv_points as f64, "must be at least 2"));
         }
-        if !(self.tau_min_s > 0.0 && self.tau_min_s < self.tau_split_s && self.tau_split_s < self.tau_max_s)
-            || !self.tau_max_s.is_finite()
-        {
+        let ordered =
+            self.tau_min_s > 0.0 && self.tau_min_s < self.tau_split_s && self.tau_split_s < self.tau_max_s;
+        if !(ordered && self.tau_max_s.is_finite()) {
             return Err(bad("tau_min_s", self.tau_min_s, "need 0 < tau_min_s < tau_split_s < tau_max_s < ∞"));
         }
         for (f, v) in [
@@ -454,9 +454,9 @@ impl Problem<'_> {
         for _ in 0..=m {
             let x = solve_fixed(&ata, &atb, m, &fixed, self.fp.r_min_ohm)?;
             let mut changed = false;
-            for k in self.r_off(0)..m {
-                if !fixed[k] && x[k] < self.fp.r_min_ohm {
-                    fixed[k] = true;
+            for (f, v) in fixed.iter_mut().zip(&x).skip(self.r_off(0)) {
+                if !*f && *v < self.fp.r_min_ohm {
+                    *f = true;
                     changed = true;
                 }
             }
@@ -592,12 +592,7 @@ impl Problem<'_> {
 fn solve_fixed(ata: &[f64], atb: &[f64], m: usize, fixed: &[bool], value: f64) -> Option<Vec<f64>> {
     let free: Vec<usize> = (0..m).filter(|&k| !fixed[k]).collect();
     let f = free.len();
-    let mut x = vec![0.0; m];
-    for k in 0..m {
-        if fixed[k] {
-            x[k] = value;
-        }
-    }
+    let mut x: Vec<f64> = fixed.iter().map(|&f| if f { value } else { 0.0 }).collect();
     // Reduced system: H_ff·x_f = b_f − H_fc·x_c; scale by the diagonal.
     let scale: Vec<f64> = free
         .iter()
