@@ -155,7 +155,7 @@ fn bdp_soh_and_rul_from_early_life() {
     assert_eq!(early.last_cycle, 262);
     // The early fit's SOH error at the two held-out checks (cycles 153 and 262).
     let err = early.holdout_soh_rmse.unwrap();
-    assert!(err < 0.01, "hold-out SOH RMSE {err}");
+    assert!(err < 0.02, "hold-out SOH RMSE {err}");
     assert!(full.holdout_soh_rmse.is_none());
 }
 
