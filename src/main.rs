@@ -37,6 +37,10 @@ enum Command {
     Features(cli::features::FeaturesArgs),
     /// Decode and analyse a thermal image (radiometric FLIR JPEG or scaled/palette image).
     Thermal(cli::thermal::ThermalArgs),
+    /// Diagnose a log: fault probabilities, anomalies, SOH and RUL per cycle (table or JSON).
+    Analyze(cli::analyze::AnalyzeArgs),
+    /// Retrain the fault detector on labelled logs (`LABEL=FILE`, `--manifest`) plus the twin's.
+    Train(cli::analyze::TrainArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,5 +59,7 @@ fn main() -> anyhow::Result<()> {
         Command::Explain(args) => cli::explain::run(args),
         Command::Features(args) => cli::features::run(args),
         Command::Thermal(args) => cli::thermal::run(args),
+        Command::Analyze(args) => cli::analyze::run_analyze(args),
+        Command::Train(args) => cli::analyze::run_train(args),
     }
 }

@@ -153,6 +153,10 @@ fn bdp_soh_and_rul_from_early_life() {
     assert!(early.cycle_lower.unwrap() <= cf, "{early:?} vs {cf}");
     assert!(early.cycle_upper.is_none_or(|u| u >= cf), "{early:?} vs {cf}");
     assert_eq!(early.last_cycle, 262);
+    // The early fit's SOH error at the two held-out checks (cycles 153 and 262).
+    let err = early.holdout_soh_rmse.unwrap();
+    assert!(err < 0.02, "hold-out SOH RMSE {err}");
+    assert!(full.holdout_soh_rmse.is_none());
 }
 
 /// SOH and RUL from a log with many cycles: a twin cell losing capacity linearly.

@@ -104,7 +104,7 @@ pub(crate) fn windows(log: &BatteryLog, window_s: f64, min_rows: usize) -> Vec<W
         while start < n {
             let t0 = t[start];
             let mut end = start;
-            while end < n && !(t[end] - t0 >= window_s) {
+            while end < n && t[end] - t0 < window_s {
                 end += 1;
             }
             out.push(WindowSpan { start_row: start, end_row: end, cycle: None });
@@ -216,7 +216,7 @@ fn charge_passed(t: &[f64], i: &[f64], a: usize, b: usize) -> (f64, f64) {
     let (mut qd, mut qc) = (0.0, 0.0);
     for k in a + 1..b {
         let dt = t[k] - t[k - 1];
-        if !(dt.is_finite() && dt > 0.0 && dt < 3600.0) || !i[k].is_finite() {
+        if !(dt.is_finite() && dt > 0.0 && dt < 3600.0 && i[k].is_finite()) {
             continue;
         }
         let dq = i[k] * dt / 3600.0;
@@ -376,10 +376,8 @@ pub(crate) fn window_features(log: &BatteryLog, s: &LogScale, w: &WindowSpan) ->
             for k in lag..tc.len() {
                 let (x0, x1) = (tc[k - lag], tc[k]);
                 let dtt = t[k] - t[k - lag];
-                if !(x0.is_finite() && x1.is_finite() && dtt > 0.0)
-                    || !(-50.0..=150.0).contains(&x0)
-                    || !(-50.0..=150.0).contains(&x1)
-                {
+                let ok = |x: f64| x.is_finite() && (-50.0..=150.0).contains(&x);
+                if !(ok(x0) && ok(x1) && dtt > 0.0) {
                     continue;
                 }
                 let r = (x1 - x0) / (dtt / 3600.0);
