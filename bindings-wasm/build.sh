@@ -23,14 +23,15 @@ CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFIL
 wasm="target/wasm32-unknown-unknown/release/battsentinel_wasm.wasm"
 
 rm -rf "$here/pkg"
-for target in web nodejs; do
-  dir="$here/pkg/$([ "$target" = nodejs ] && echo node || echo web)"
-  wasm-bindgen --target "$target" --out-dir "$dir" "$wasm"
-  # Rust's wasm32 target enables these features by default; wasm-opt must be told to keep them.
-  wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-multivalue --enable-reference-types \
-    -o "$dir/battsentinel_wasm_bg.wasm" "$dir/battsentinel_wasm_bg.wasm"
-done
+wasm-bindgen --target web --out-dir "$here/pkg/web" "$wasm"
+wasm-bindgen --target nodejs --out-dir "$here/pkg/node" "$wasm"
+# Both targets get the same module (only the JS glue differs): optimise it once. Rust's wasm32 target enables
+# these features by default; wasm-opt must be told to keep them.
+cmp -s "$here/pkg/web/battsentinel_wasm_bg.wasm" "$here/pkg/node/battsentinel_wasm_bg.wasm"
+wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-multivalue --enable-reference-types \
+  -o "$here/pkg/web/battsentinel_wasm_bg.wasm" "$here/pkg/web/battsentinel_wasm_bg.wasm"
+cp "$here/pkg/web/battsentinel_wasm_bg.wasm" "$here/pkg/node/battsentinel_wasm_bg.wasm"
 # The package is "type": "module"; the nodejs target is CommonJS: mark its folder so.
 printf '{"type": "commonjs"}\n' > "$here/pkg/node/package.json"
 

@@ -24,8 +24,8 @@ test('evaluateAlerts and the streaming engine raise and clear the same alert', (
 
 test('default rules load for both chemistries; bad rules name the problem', () => {
   assert.equal(bs.defaultRules('lfp').params.v_over_v, 3.7);
-  assert.ok(bs.defaultRules().rules.some((r) => r.id === 'thermocouple_disconnected'));
-  const e = throwsCoded(assert, () => new bs.AlertEngine(['voltage_v'], '[[rule]]\nid = "x"\nwhen = { below = { signal = "v" } }\n'), 'RuleError', bs.defaultRules ? 'rule_field' : '');
+  assert.ok(bs.defaultRules().rule.some((r) => r.id === 'thermocouple_disconnected'));
+  const e = throwsCoded(assert, () => new bs.AlertEngine(['voltage_v'], '[[rule]]\nid = "x"\nwhen = { below = { signal = "v" } }\n'), 'RuleError', 'rule_field');
   assert.match(e.message, /x/);
   throwsCoded(assert, () => bs.defaultRules('lead_acid'), 'TypeError', 'invalid_argument');
 });

@@ -86,7 +86,7 @@ test('a corrupt file shows a coded error on the page instead of hanging', async 
   assert.equal(state, 'error');
   const text = await page.textContent('#error');
   assert.match(text, /ParseError/);
-  assert.match(text, /bad_value/);
+  assert.match(text, /not_a_time_series/);
   await page.screenshot({ path: join(shots, 'demo-error.png') });
 });
 

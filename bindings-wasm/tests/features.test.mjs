@@ -3,9 +3,14 @@ import assert from 'node:assert/strict';
 import { bs, fixture, throwsCoded } from './helpers.mjs';
 
 test('cycleSummary integrates one hour at 2 A into 2 Ah and SOH 0.8 against 2.5 Ah', () => {
-  const rows = ['time_s,voltage_v,current_a'];
-  for (let k = 0; k <= 360; k++) rows.push(`${10 * k},3.6,2.0`);
-  const log = bs.readBytes(new TextEncoder().encode(rows.join('\n') + '\n'), 'trace.csv');
+  // Built from the core's JSON format (current already positive = discharge), as the Rust doc example.
+  const t = Array.from({ length: 361 }, (_, k) => 10 * k);
+  const log = bs.BatteryLog.fromJSON(JSON.stringify({
+    time_s: t, start_time: null, voltage_v: t.map(() => 3.6), current_a: t.map(() => 2.0), temperatures_c: [],
+    cycle_index: null, step_index: null, step_kind: null, extra: [],
+    meta: { format: 'test', source_name: null, mapping: [], current_sign: '', info: {}, warnings: [] },
+    quality: { rows_read: 361, rows_kept: 361, issues: [] },
+  }));
   const s = bs.cycleSummary(log, { nominal_capacity_ah: 2.5 });
   assert.equal(s.cycles.length, 1);
   assert.ok(Math.abs(s.cycles[0].discharge_capacity_ah - 2.0) < 1e-12);

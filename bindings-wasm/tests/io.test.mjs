@@ -9,10 +9,13 @@ test('readBytes reads the Arbin example into typed columns with a quality report
   assert.ok(log.voltageV instanceof Float64Array);
   assert.equal(log.voltageV.length, 2142);
   const v = Array.from(log.voltageV);
-  assert.ok(Math.min(...v) >= 2.0 - 1e-9 && Math.max(...v) <= 3.6 + 1e-9, 'LFP voltage window 2.0–3.6 V');
-  // The file signs charge positive: the library flips to positive = discharge (max charge 4.40 A).
+  assert.equal(Math.min(...v), 1.9995637);
+  assert.equal(Math.max(...v), 3.6003604);
+  // The file signs charge positive (−4.40…+6.64 A): the library negates to positive = discharge.
   const i = Array.from(log.currentA);
-  assert.ok(Math.abs(Math.min(...i) + 6.64) < 0.01 || Math.abs(Math.max(...i) - 4.40) < 0.01 || Math.abs(Math.min(...i) + 4.40) < 0.01);
+  assert.equal(Math.min(...i), -6.6419449);
+  assert.equal(Math.max(...i), 4.4005189);
+  assert.match(log.meta.current_sign, /negated/);
   assert.equal(log.meta.format, 'arbin_csv');
   assert.equal(log.quality.rows_read, 2142);
   assert.equal(log.quality.rows_kept, 2142);
@@ -36,7 +39,7 @@ test('wrong argument types and corrupt files throw coded Errors', () => {
   throwsCoded(assert, () => bs.readBytes('not bytes'), 'TypeError', 'invalid_argument');
   throwsCoded(assert, () => bs.readBytes(undefined), 'TypeError', 'invalid_argument');
   throwsCoded(assert, () => bs.readBytes(new Uint8Array(0)), 'ParseError', 'empty');
-  throwsCoded(assert, () => bs.readBytes(new Uint8Array([0, 159, 146, 150, 1, 2, 3, 255, 254, 10, 0, 7])), 'ParseError', 'bad_value');
+  throwsCoded(assert, () => bs.readBytes(new Uint8Array([0, 159, 146, 150, 1, 2, 3, 255, 254, 10, 0, 7])), 'ParseError', 'not_a_time_series');
   throwsCoded(assert, () => bs.readBytes(new Uint8Array([1]), 42), 'TypeError', 'invalid_argument');
   throwsCoded(assert, () => bs.readBytes(new Uint8Array([65]), 'x.csv', { no_such_option: 1 }), 'ParamError', 'invalid_param');
   throwsCoded(assert, () => bs.BatteryLog.fromJSON('{"time_s": [0, 1], "voltage_v": [1]}'), 'ParseError', 'bad_value');

@@ -19,10 +19,11 @@ test('a random forest fits, predicts and round-trips through the shared model fo
   const json = rf.toJSON();
   assert.equal(JSON.parse(json).format, 'battsentinel-model');
   const back = bs.RandomForestClassifier.load(json);
-  assert.deepEqual(back.predictProba(x.slice(0, 5)).map(Array.from), proba.map(Array.from));
+  const rows = (m) => m.map((r) => Array.from(r));
+  assert.deepEqual(rows(back.predictProba(x.slice(0, 5))), rows(proba));
   // Flat row-major input gives the same numbers.
   const flat = { data: new Float64Array(x.slice(0, 5).flat()), nRows: 5, nCols: 10 };
-  assert.deepEqual(rf.predictProba(flat).map(Array.from), proba.map(Array.from));
+  assert.deepEqual(rows(rf.predictProba(flat)), rows(proba));
 });
 
 test('regressors, isolation forest and MLP fit and predict', () => {
@@ -41,14 +42,14 @@ test('regressors, isolation forest and MLP fit and predict', () => {
 });
 
 test('model errors are coded', () => {
-  const { x, y } = dataset(20, 3);
+  const { x, y } = dataset(20, 8);
   throwsCoded(assert, () => bs.RandomForestClassifier.fit(x, y.slice(1)), 'ModelError', 'target_length');
   throwsCoded(assert, () => bs.RandomForestClassifier.fit(x, y, { n_trees: 0 }), 'ParamError', 'invalid_param');
   throwsCoded(assert, () => bs.RandomForestClassifier.fit(x, y, { trees: 3 }), 'ParamError', 'invalid_param');
   throwsCoded(assert, () => bs.RandomForestClassifier.fit([[1, 2], [3]], [0, 1]), 'TypeError', 'invalid_argument');
   throwsCoded(assert, () => bs.RandomForestClassifier.fit(x, [0.5, 1]), 'TypeError', 'invalid_argument');
   const rf = bs.RandomForestClassifier.fit(x, y, { n_trees: 3 });
-  throwsCoded(assert, () => rf.predict([[1, 2]]), 'ModelError', 'feature_count');
+  throwsCoded(assert, () => rf.predict([[1, 2, 3]]), 'ModelError', 'feature_count');
   throwsCoded(assert, () => bs.RandomForestClassifier.load('{"nope": 1}'), 'ModelError', 'invalid_model_file');
   throwsCoded(assert, () => bs.RandomForestRegressor.load(rf.toJSON()), 'ModelError', 'wrong_model_kind');
 });
