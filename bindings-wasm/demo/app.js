@@ -158,7 +158,7 @@ function render(r) {
     ? lineChart([
       { x: cyc, y: full.map((c) => c.discharge_capacity_ah), color: '#e5a50a', label: 'discharge (Ah)' },
       { x: cyc, y: full.map((c) => c.charge_capacity_ah), color: '#539bf5', label: 'charge (Ah)', dash: '5 4' },
-    ], { xLabel: 'cycle', yLabel: 'capacity (Ah)', points: true })
+    ], { xLabel: 'cycle', yLabel: 'capacity (Ah)', points: true, width: 560 })
     : '<p class="muted">No cycle has a discharge capacity.</p>';
 
   const tw = r.twin;
@@ -166,7 +166,7 @@ function render(r) {
     $('plot-twin').innerHTML = lineChart([
       { x: tw.measured.t.map((x) => x / 60), y: tw.measured.v, color: '#3fb68b', label: 'measured' },
       { x: tw.twin.t.map((x) => x / 60), y: tw.twin.v, color: '#e5534b', label: 'twin', dash: '6 4' },
-    ], { xLabel: 'time since discharge start (min)', yLabel: 'voltage (V)' });
+    ], { xLabel: 'time since discharge start (min)', yLabel: 'voltage (V)', width: 560 });
     $('twin-note').textContent = `Thevenin 1-RC twin driven by the measured current of the longest discharge: ${fmt(tw.capacityAh, 3)} Ah, R0 ${fmt(1000 * tw.r0Ohm, 1)} mΩ, OCV from the measured curve. RMSE ${fmt(1000 * tw.rmseV, 1)} mV (${tw.endReason}).`;
   } else {
     $('plot-twin').innerHTML = `<p class="muted">${esc(tw && (tw.skipped || (tw.error && tw.error.message)) || 'No twin run.')}</p>`;

@@ -91,7 +91,7 @@ function runTwin(log) {
     let k = qAt.findIndex((x) => x >= target);
     if (k < 0) k = qAt.length - 1;
     socs.push(soc);
-    ocv.push(v[a + k] + i[a + k] * r0);
+    ocv.push(v[a + k] + i[a + k] * (r0 + r1)); // steady state of the RC pair during the CC discharge
   }
   // The table must rise with SoC and reach a little beyond [0, 1].
   for (let g = 1; g < ocv.length; g++) ocv[g] = Math.max(ocv[g], ocv[g - 1] + 1e-4);
