@@ -52,12 +52,6 @@ test('Kernel SHAP (M = 10), TreeSHAP and LIME of the native forest equal native'
   close(assert, list.map(([, w]) => w), g.lime.map(([, w]) => w), { atol: 1e-12, what: 'lime weights' });
 });
 
-test('a forest fitted in wasm with the same seed equals the native one', () => {
-  const { x, y } = dataset(120, 10);
-  const rf = bs.RandomForestClassifier.fit(x, y, { n_trees: 20, max_depth: 6, seed: 7 });
-  rf.predictProba(x.slice(0, 5)).forEach((row, k) => close(assert, row, g.proba[k], { atol: 0, what: `proba ${k}` }));
-});
-
 test('twin run and alert events equal native', () => {
   const trace = bs.simulate(bs.ecmExampleParams(), { initial: { soc: 0.9 }, steps: [{ kind: 'cc', current_a: 100, duration_s: 600 }] });
   assert.equal(trace.length, g.twin.length);
