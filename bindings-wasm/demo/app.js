@@ -133,13 +133,15 @@ function card(k, v, s = '') {
 function render(r) {
   $('version').textContent = r.version;
   const cycles = r.summary.cycles;
-  const full = cycles.filter((c) => c.discharge_capacity_ah !== null);
+  // "Full" cycles: a discharge of at least half the largest one (drops a truncated last cycle).
+  const qMax = Math.max(0, ...cycles.map((c) => c.discharge_capacity_ah || 0));
+  const full = cycles.filter((c) => c.discharge_capacity_ah !== null && c.discharge_capacity_ah >= 0.5 * qMax && qMax > 0);
   const last = full[full.length - 1];
   const raised = r.alerts.filter((a) => a.kind === 'raised');
   const totalMs = Object.values(r.timings).reduce((a, b) => a + b, 0);
   $('cards').innerHTML = [
     card('File', esc(r.fileName), `${esc(r.meta.format)} · ${r.rows.toLocaleString()} rows`),
-    card('Cycles', cycles.length, `${full.length} with discharge capacity`),
+    card('Cycles', cycles.length, `${full.length} full discharges`),
     card('Last discharge', last ? `${fmt(last.discharge_capacity_ah, 3)} Ah` : '—', last && last.soh !== null ? `SOH ${fmt(100 * last.soh, 1)} %` : ''),
     card('Alerts', raised.length, `${r.chemistry.toUpperCase()} default rules`),
     card('Analysis time', `${fmt(totalMs, 0)} ms`, `read ${fmt(r.timings.readMs, 0)} ms · features ${fmt(r.timings.summaryMs, 0)} ms`),
