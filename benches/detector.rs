@@ -4,7 +4,7 @@
 //! Run with: `cargo bench --bench detector`. Rows per second are printed by criterion (`Throughput::Elements`).
 
 use battsentinel_core::models::detector::{AnalyzeParams, FaultDetector, FaultDetectorParams};
-use battsentinel_core::twin::{simulate_fault, CellParams, DutyCycle, Fault};
+use battsentinel_core::twin::{simulate_fault, CellParams, CyclingSchedule, Fault};
 use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 
@@ -12,7 +12,7 @@ fn analyze(c: &mut Criterion) {
     let d = FaultDetector::default_detector().expect("default detector");
     let mut g = c.benchmark_group("detector_analyze");
     for cycles in [2usize, 10, 50] {
-        let duty = DutyCycle { cycles, dt_s: 5.0, ..DutyCycle::default() };
+        let duty = CyclingSchedule { cycles, dt_s: 5.0, ..CyclingSchedule::default() };
         let log = simulate_fault(&CellParams::ecm_example(), &Fault::None, &duty).expect("twin log");
         g.throughput(Throughput::Elements(log.len() as u64));
         g.bench_with_input(BenchmarkId::from_parameter(log.len()), &log, |b, log| {

@@ -641,7 +641,8 @@ async fn multipart_upload_of_a_cycler_file_stores_every_channel() {
     assert_eq!(before.2, 1);
     assert!(before.1 > 0);
     // Unreadable files, bad multipart and missing parts: 4xx, nothing written.
-    let cases: Vec<(Vec<(&str, Option<&str>, &[u8])>, StatusCode)> = vec![
+    type Part<'a> = (&'a str, Option<&'a str>, &'a [u8]);
+    let cases: Vec<(Vec<Part>, StatusCode)> = vec![
         (
             vec![("file", Some("noise.bin"), b"\x00\x01\x02\xff\xfe garbage \x00")],
             StatusCode::UNPROCESSABLE_ENTITY,
