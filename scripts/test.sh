@@ -44,3 +44,9 @@ cargo test "${BUILD[@]}"
 
 step "server tests on PostgreSQL (installs and starts Debian's PostgreSQL on loopback)"
 CARGO_PROFILE=ci ./scripts/postgres-test.sh
+
+step "Python package (bindings-python): abi3 wheel, mypy.stubtest, pytest with PyPI cross-checks, examples"
+CARGO_PROFILE=ci ./scripts/test-python.sh
+
+step "npm package (bindings-wasm): build, node and parity tests, headless-browser test of the demo"
+CARGO_PROFILE=ci ./scripts/test-wasm.sh

@@ -122,7 +122,7 @@ impl Predictor for JsPredictor {
 
 /// A model for the explainers: one of ours or a JS function.
 enum AnyPredictor {
-    Model(AnyModel),
+    Model(Box<AnyModel>),
     Js(JsPredictor),
 }
 
@@ -176,7 +176,7 @@ fn predictor(model: &JsValue, n_outputs: Option<usize>) -> Result<AnyPredictor, 
             describe(model)
         )));
     }
-    AnyModel::from_js(model).map(AnyPredictor::Model)
+    AnyModel::from_js(model).map(|m| AnyPredictor::Model(Box::new(m)))
 }
 
 fn background(data: &JsValue, weights: Option<Vec<f64>>) -> Result<Background, JsValue> {
