@@ -182,7 +182,7 @@ pub fn array2<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<PyReadonlyAr
             "{what} must be a 2-D array (n_samples, n_features), got shape {shape}"
         )));
     }
-    Ok(arr.extract::<PyReadonlyArray2<'py, f64>>()?)
+    arr.extract::<PyReadonlyArray2<'py, f64>>()
 }
 
 /// A 1-D float64 array argument (see [`array2`]).
@@ -196,7 +196,7 @@ pub fn array1<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<PyReadonlyAr
         let shape = arr.getattr("shape")?.str()?.to_string();
         return Err(PyValueError::new_err(format!("{what} must be a 1-D array, got shape {shape}")));
     }
-    Ok(arr.extract::<PyReadonlyArray1<'py, f64>>()?)
+    arr.extract::<PyReadonlyArray1<'py, f64>>()
 }
 
 /// Dimension count of an array-like (via `np.ndim`).
