@@ -253,7 +253,7 @@ pub fn json_column<'py>(py: Python<'py>, values: &[&Value]) -> PyResult<Bound<'p
     if numeric && values.iter().all(|v| v.is_i64()) {
         return Ok(vec_to_numpy(py, values.iter().map(|v| v.as_i64().unwrap_or(0)).collect()).into_any());
     }
-    if numeric && values.iter().any(|v| v.is_number()) {
+    if numeric {
         return Ok(
             vec_to_numpy(py, values.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect()).into_any()
         );

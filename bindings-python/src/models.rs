@@ -77,10 +77,12 @@ macro_rules! estimator {
     ) => {
         $(#[$doc])*
         #[pyclass(name = $name, module = "battsentinel")]
-        #[derive(Clone)]
         pub struct $py {
             /// Hyper-parameters.
             pub params: $params,
+            /// The keyword arguments as given (returned by `get_params`, so that `sklearn.base.clone` sees the
+            /// very objects it passed).
+            raw: Py<PyDict>,
             /// The fitted model.
             pub model: Option<$model>,
         }
@@ -100,7 +102,11 @@ macro_rules! estimator {
                 let k = $kwargs(py, params)?;
                 let p: $params = params_from_kwargs(k.as_ref(), concat!($name, " parameters"))?;
                 p.check_ref().py()?;
-                Ok(Self { params: p, model: None })
+                let raw = match params {
+                    Some(d) => d.copy()?.unbind(),
+                    None => PyDict::new(py).unbind(),
+                };
+                Ok(Self { params: p, raw, model: None })
             }
 
             /// The hyper-parameters as a dict (scikit-learn's `get_params`; `deep` is accepted and ignored).
@@ -109,7 +115,11 @@ macro_rules! estimator {
                 let _ = deep;
                 let v = serde_json::to_value(&self.params)
                     .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-                json_to_py(py, &v)
+                let d = json_to_py(py, &v)?;
+                for (k, x) in self.raw.bind(py).iter() {
+                    d.set_item(k, x)?;
+                }
+                Ok(d)
             }
 
             /// Updates hyper-parameters (unknown names raise `ParamError`) and returns the estimator. A fitted
@@ -119,6 +129,9 @@ macro_rules! estimator {
                 let k = $kwargs(slf.py(), params)?;
                 let p: $params = merge_params(&slf.borrow().params, k.as_ref(), concat!($name, " parameters"))?;
                 p.check_ref().py()?;
+                if let Some(given) = params {
+                    slf.borrow().raw.bind(slf.py()).update(given.as_mapping())?;
+                }
                 slf.borrow_mut().params = p;
                 Ok(slf)
             }
@@ -138,7 +151,8 @@ macro_rules! estimator {
                     .and_then(|v| v.get("model").and_then(|m| m.get("params")).cloned())
                     .and_then(|p| serde_json::from_value::<$params>(p).ok())
                     .unwrap_or_default();
-                Ok(Self { params, model: Some(model) })
+                let raw = Python::attach(|py| PyDict::new(py).unbind());
+                Ok(Self { params, raw, model: Some(model) })
             }
 
             #[classattr]
@@ -155,6 +169,7 @@ macro_rules! estimator {
                 let s: State<$params> = from_json_str(state, concat!($name, " state"))?;
                 self.model = s.model.map(|m| <$model>::load_json(&m)).transpose().py()?;
                 self.params = s.params;
+                Python::attach(|py| self.raw.bind(py).clear());
                 Ok(())
             }
 

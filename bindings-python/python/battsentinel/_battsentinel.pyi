@@ -3,11 +3,57 @@
 import os
 from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from typing_extensions import final
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 __version__: str
+__all__ = [
+    "AlertEngine",
+    "BattSentinelError",
+    "BatteryLog",
+    "CellParams",
+    "ExplainError",
+    "Explanation",
+    "FeatureError",
+    "FileError",
+    "IsolationForest",
+    "KernelExplainer",
+    "LimeExplanation",
+    "LimeTabularExplainer",
+    "MLPClassifier",
+    "MLPRegressor",
+    "ModelError",
+    "NotFittedError",
+    "OneClassSVM",
+    "ParamError",
+    "ParseError",
+    "RandomForestClassifier",
+    "RandomForestRegressor",
+    "RuleError",
+    "RuleSet",
+    "SVC",
+    "SimulationError",
+    "Simulator",
+    "SocEstimator",
+    "ThermalError",
+    "TreeExplainer",
+    "__version__",
+    "_rebuild",
+    "analyze_thermal",
+    "cycle_summary",
+    "dcir_events",
+    "detect",
+    "dqdv",
+    "fit_hppc",
+    "incremental_capacity",
+    "read",
+    "read_summary",
+    "read_thermal",
+    "simulate",
+]
 
 _Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 _ArrayLike = npt.ArrayLike
@@ -53,6 +99,7 @@ class ThermalError(BattSentinelError, ValueError):
 
 # ---- io ---------------------------------------------------------------------------------------------------
 
+@final
 class BatteryLog:
     """A battery time series in library units (s, V, A positive = discharge, °C, Ah, Wh)."""
 
@@ -146,6 +193,7 @@ class _Estimator:
     def __getstate__(self) -> str: ...
     def __setstate__(self, state: str) -> None: ...
 
+@final
 class RandomForestClassifier(_Estimator):
     """Random forest classifier (scikit-learn semantics)."""
 
@@ -164,6 +212,7 @@ class RandomForestClassifier(_Estimator):
     @property
     def oob_score_(self) -> Optional[float]: ...
 
+@final
 class RandomForestRegressor(_Estimator):
     """Random forest regressor (scikit-learn semantics)."""
 
@@ -177,6 +226,7 @@ class RandomForestRegressor(_Estimator):
     @property
     def feature_importances_(self) -> _FloatArray: ...
 
+@final
 class IsolationForest(_Estimator):
     """Isolation forest (scikit-learn conventions)."""
 
@@ -191,6 +241,7 @@ class IsolationForest(_Estimator):
     @property
     def n_features_in_(self) -> int: ...
 
+@final
 class MLPRegressor(_Estimator):
     """Multi-layer perceptron regressor."""
 
@@ -204,6 +255,7 @@ class MLPRegressor(_Estimator):
     @property
     def n_features_in_(self) -> int: ...
 
+@final
 class MLPClassifier(_Estimator):
     """Multi-layer perceptron classifier."""
 
@@ -218,6 +270,7 @@ class MLPClassifier(_Estimator):
     @property
     def n_iter_(self) -> int: ...
 
+@final
 class SVC(_Estimator):
     """Support-vector classifier."""
 
@@ -231,6 +284,7 @@ class SVC(_Estimator):
     @property
     def classes_(self) -> _IntArray: ...
 
+@final
 class OneClassSVM(_Estimator):
     """One-class SVM for novelty detection."""
 
@@ -245,6 +299,7 @@ class OneClassSVM(_Estimator):
 
 _Model = Union[_Estimator, Callable[[_FloatArray], Any]]
 
+@final
 class Explanation:
     """SHAP attributions of one or many instances."""
 
@@ -263,10 +318,11 @@ class Explanation:
     def to_svg(self, kind: str = "waterfall", output: int = 0, row: int = 0, max_display: int = 10) -> str: ...
     def _repr_svg_(self) -> str: ...
     def __len__(self) -> int: ...
-    def __getitem__(self, i: int) -> "Explanation": ...
+    def __getitem__(self, i: int, /) -> "Explanation": ...
     def __getstate__(self) -> str: ...
     def __setstate__(self, state: str) -> None: ...
 
+@final
 class KernelExplainer:
     """Kernel SHAP over our models or any callable."""
 
@@ -288,6 +344,7 @@ class KernelExplainer:
     def shap_values(self, X: _ArrayLike) -> _FloatArray: ...
     def __reduce__(self) -> Tuple[Any, ...]: ...
 
+@final
 class TreeExplainer:
     """Exact interventional TreeSHAP over our forests."""
 
@@ -305,6 +362,7 @@ class TreeExplainer:
     def shap_values(self, X: _ArrayLike) -> _FloatArray: ...
     def __reduce__(self) -> Tuple[Any, ...]: ...
 
+@final
 class LimeExplanation:
     """A LIME explanation."""
 
@@ -325,6 +383,7 @@ class LimeExplanation:
     def __getstate__(self) -> str: ...
     def __setstate__(self, state: str) -> None: ...
 
+@final
 class LimeTabularExplainer:
     """LIME for tabular data."""
 
@@ -341,6 +400,7 @@ def _rebuild(cls: Any, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any: ..
 
 # ---- twin -------------------------------------------------------------------------------------------------
 
+@final
 class CellParams:
     """Thevenin equivalent-circuit cell parameters."""
 
@@ -368,6 +428,7 @@ _Protocol = Union[Mapping[str, Any], str]
 def simulate(params: CellParams, protocol: _Protocol) -> pd.DataFrame:
     """Runs a protocol; returns the trace DataFrame."""
 
+@final
 class Simulator:
     """A real-time Thevenin cell."""
 
@@ -391,6 +452,7 @@ class Simulator:
 def fit_hppc(log: BatteryLog, **params: Any) -> Dict[str, Any]:
     """Identifies a 1-RC cell from an HPPC log."""
 
+@final
 class SocEstimator:
     """SoC estimation with an extended Kalman filter."""
 
@@ -402,6 +464,7 @@ class SocEstimator:
 
 # ---- alerts -----------------------------------------------------------------------------------------------
 
+@final
 class RuleSet:
     """A validated set of alert rules."""
 
@@ -424,6 +487,7 @@ class RuleSet:
     def __getstate__(self) -> str: ...
     def __setstate__(self, state: str) -> None: ...
 
+@final
 class AlertEngine:
     """The alert engine."""
 
