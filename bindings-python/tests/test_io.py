@@ -53,7 +53,7 @@ def test_detect(data_dir):
 
 
 def test_quality_report_counts_bad_rows():
-    csv = b"timestamp,voltage,current\n2024-01-01 00:00:00,4.1,1.5\n2024-01-01 00:00:10,abc,1.5\n2024-01-01 00:00:20,4.0,1.5\n"
+    csv = b"time_s,voltage_v,current_a\n0,4.1,1.5\n10,abc,1.5\n20,4.0,1.5\n"
     log = bs.read(csv)
     assert log.quality["rows_kept"] == 3
     assert np.isnan(log.voltage_v[1])
