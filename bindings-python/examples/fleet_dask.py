@@ -41,7 +41,7 @@ def analyse(path: str, model: bs.IsolationForest) -> dict:
         "format": log.meta["format"],
         "rows": len(log),
         "cycles": len(summary),
-        "max_discharge_ah": float(np.nanmax(summary["discharge_capacity_ah"])) if len(summary) else float("nan"),
+        "max_discharge_ah": float(np.nanmax(q)) if np.isfinite(q := summary["discharge_capacity_ah"].to_numpy()).any() else float("nan"),
         "worst_anomaly_score": float(scores.min()) if len(scores) else float("nan"),
         "error": None,
     }
