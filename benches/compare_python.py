@@ -4,8 +4,8 @@ Run with: python benches/compare_python.py   (needs battsentinel built with `mat
 `pip install ./bindings-python`, plus scikit-learn, shap and pandas; see bindings-python/requirements-test.txt)
 
 1. KernelExplainer on a scikit-learn RandomForestClassifier through the callable `predict_proba`, versus
-   shap.KernelExplainer on the same callable, background and instances (exact mode: M = 8 features, all 254
-   coalitions). Goal: >= 3x.
+   shap.KernelExplainer on the same callable, background and instances (exact mode: M = 10 features, 100 background rows, all 1022
+   coalitions, as benches/compare_explain.sh). Goal: >= 3x.
 2. KernelExplainer on our own RandomForestClassifier (exact tree paths), versus shap.KernelExplainer on the
    same model's predict_proba. Goal: >= 50x.
 3. battsentinel.read(path).to_pandas() versus pandas.read_csv(path) on a ~200 MB Arbin-style cycler CSV
@@ -28,7 +28,7 @@ from sklearn.ensemble import RandomForestClassifier as SkForest
 import battsentinel as bs
 
 ROOT = Path(__file__).resolve().parent.parent
-N_FEATURES, N_BG, N_EXPLAIN = 8, 50, int(os.environ.get("N_EXPLAIN", "10"))
+N_FEATURES, N_BG, N_EXPLAIN = 10, 100, int(os.environ.get("N_EXPLAIN", "5"))
 
 
 def best_of(n, f):

@@ -18,7 +18,12 @@ start=$(date +%s)
 
 step "venv and pinned test dependencies ($VENV)"
 if [ ! -x "$PY" ]; then
-  python3 -m venv "$VENV"
+  if ! python3 -m venv "$VENV"; then
+    # Debian/Ubuntu ship venv separately.
+    rm -rf "$VENV"
+    apt-get update -qq && apt-get install -y -qq python3-venv
+    python3 -m venv "$VENV"
+  fi
 fi
 "$PY" -m pip install --quiet --upgrade pip
 "$PY" -m pip install --quiet -r bindings-python/requirements-test.txt
