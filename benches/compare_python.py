@@ -11,7 +11,8 @@ Run with: python benches/compare_python.py   (needs battsentinel built with `mat
 3. battsentinel.read(path).to_pandas() versus pandas.read_csv(path) on a ~200 MB Arbin-style cycler CSV
    generated here (bench-data/arbin_200mb.csv, reused when present). Goal: faster.
 
-Every comparison also checks that both sides computed the same numbers.
+Every comparison also checks that both sides computed the same numbers (shap with `l1_reg=False`: this port does
+no l1 feature selection, see the core's KernelShapParams docs; it only makes the anchor faster).
 """
 
 import os
@@ -47,12 +48,12 @@ def kernel_shap():
     ours = bs.RandomForestClassifier(n_trees=100, seed=0).fit(X, y)
     rows = []
     # 1. scikit-learn forest through the callable.
-    t_shap, ref = best_of(1, lambda: np.asarray(shap.KernelExplainer(sk.predict_proba, bg).shap_values(xs, silent=True)))
+    t_shap, ref = best_of(1, lambda: np.asarray(shap.KernelExplainer(sk.predict_proba, bg).shap_values(xs, silent=True, l1_reg=False)))
     t_ours, got = best_of(1, lambda: bs.KernelExplainer(sk.predict_proba, bg).shap_values(xs))
     err = float(np.max(np.abs(got - ref)))
     rows.append(("KernelExplainer, sklearn RF via callable", t_shap, t_ours, err, 3.0))
     # 2. our forest.
-    t_shap2, ref2 = best_of(1, lambda: np.asarray(shap.KernelExplainer(ours.predict_proba, bg).shap_values(xs, silent=True)))
+    t_shap2, ref2 = best_of(1, lambda: np.asarray(shap.KernelExplainer(ours.predict_proba, bg).shap_values(xs, silent=True, l1_reg=False)))
     t_ours2, got2 = best_of(3, lambda: bs.KernelExplainer(ours, bg).shap_values(xs))
     err2 = float(np.max(np.abs(got2 - ref2)))
     rows.append(("KernelExplainer, our RF (tree paths)", t_shap2, t_ours2, err2, 50.0))
