@@ -411,6 +411,44 @@ fn stuck_voltage_under_load_is_a_sensor_fault() {
 }
 
 #[test]
+fn one_stuck_thermocouple_among_moving_ones_is_found_per_channel() {
+    // 1 h at 1 Hz under a 2 A discharge: TC1 and TC3 warm up, TC2 freezes at 31.25 °C from t = 600 s.
+    let n = 3601;
+    let t: Vec<f64> = (0..n).map(f64::from).collect();
+    let warm = |t: f64| 25.0 + 10.0 * (1.0 - (-t / 1500.0).exp());
+    let mut log = BatteryLog::with_time(t.clone());
+    log.voltage_v = Some(t.iter().map(|&t| 4.1 - 2e-4 * t).collect());
+    log.current_a = Some(vec![2.0; n as usize]);
+    log.temperatures_c.push(Channel::new("TC1", "°C", t.iter().map(|&t| warm(t)).collect()));
+    log.temperatures_c.push(Channel::new(
+        "TC2",
+        "°C",
+        t.iter().map(|&t| if t < 600.0 { warm(t) } else { 31.25 }).collect(),
+    ));
+    log.temperatures_c.push(Channel::new("TC3", "°C", t.iter().map(|&t| warm(t) + 0.5).collect()));
+    let ev = evaluate(&RuleSet::default_li_ion(Chemistry::Nmc), &log, EngineParams::default()).unwrap();
+    // Frozen from t = 600: the 1 800 s range is 0 once the window starts at 600 → t = 2 400.
+    assert_eq!(kinds(&ev), vec![(AlertEventKind::Raised, "temperature_sensor_stuck", 2400.0)]);
+    assert_eq!(ev[0].dedup_key, "temperature_sensor_stuck@temperature_c:TC2");
+    assert_eq!(ev[0].values[0].name, "range[1800s](temperature_c:TC2)");
+    assert_eq!(ev[0].values[0].value, Some(0.0));
+}
+
+#[test]
+fn per_channel_must_name_a_pattern_of_the_condition() {
+    let bad = r#"
+[[rule]]
+id = "stuck"
+severity = "warning"
+per_channel = "voltage_v*"
+when = { below = { signal = "temperature_c:*", threshold = 0 } }
+"#;
+    let err = RuleSet::from_toml_str(bad).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("stuck") && msg.contains("per_channel"), "{msg}");
+}
+
+#[test]
 fn twin_residual_and_pack_imbalance() {
     let t: Vec<f64> = (0..200).map(f64::from).collect();
     let mut log = BatteryLog::with_time(t.clone());

@@ -429,3 +429,58 @@ fn streaming_read_equals_bytes_read() {
     assert_eq!(a.time_s, b.time_s);
     assert_eq!(a.voltage_v, b.voltage_v);
 }
+
+/// `V_min`, `T_min`, `I_min` are per-cycle minima, not quantities in minutes (issue 2 fix).
+#[test]
+fn summary_min_columns_are_minima_not_minutes() {
+    let s = read_summary_path(shared_data("aging/bdp_p492-13-summary.csv"), &ReadOptions::default()).unwrap();
+    let c = &s.cycles[1]; // cycle 2, "Capacity check"
+    assert_eq!(c.voltage_min_v, 3.0);
+    assert_eq!(c.voltage_max_v, 4.10002289);
+    assert_eq!(c.temperature_min_c, 29.5877);
+    assert_eq!(c.temperature_max_c, 29.9903);
+    assert_eq!(c.extra.get("I_min"), Some(&-0.00095048));
+    assert_eq!(c.extra.get("P_min"), Some(&0.0));
+    let m = |h: &str| s.meta.mapping.iter().find(|m| m.header == h).unwrap().clone();
+    assert_eq!(m("V_min").channel, "voltage_min_v");
+    assert_eq!(m("V_min").scale, 1.0);
+    assert_eq!(m("T_min").channel, "temperature_min_c");
+    assert_eq!(m("I_min").scale, 1.0);
+    // A real minutes column still scales.
+    let csv = b"Cycle,Duration_min,Voltage_min,T_min (degC)\n1,2,3.0,25\n";
+    let s = battsentinel_core::io::read_summary_bytes(csv, &ReadOptions::default()).unwrap();
+    assert_eq!(s.cycles[0].duration_s, 120.0);
+    assert_eq!(s.cycles[0].voltage_min_v, 3.0);
+    assert_eq!(s.cycles[0].temperature_min_c, 25.0);
+}
+
+/// One `Capacity` column for both directions is split into charge and discharge counters: by the signed
+/// value and step mode (Bitrode, signed), by the `State` column (Maccor `Amp-hr`, unsigned).
+#[test]
+fn single_capacity_column_is_split() {
+    let log = read("cyclers/bitrode_nissanleaf_HPPC_25C.csv");
+    let (qc, qd) = (log.charge_capacity_ah.as_ref().unwrap(), log.discharge_capacity_ah.as_ref().unwrap());
+    // Row 256: end of the 10 A conditioning charge, 30.18 Ah; row 257: the rest after it holds the value.
+    assert_abs_diff_eq!(qc[256], 30.18);
+    assert_abs_diff_eq!(qd[256], 0.0);
+    assert_abs_diff_eq!(qc[257], 30.18);
+    // Row 651: 10 A discharge, −0.21 Ah in the file; row 1657: the rest after the 3 Ah step.
+    assert_abs_diff_eq!(qd[651], 0.21);
+    assert_abs_diff_eq!(qc[651], 0.0);
+    assert_abs_diff_eq!(qd[1657], 3.0);
+    assert_abs_diff_eq!(qc[1657], 0.0);
+    assert!(log.meta.mapping.iter().any(|m| m.header == "Capacity(Ah)" && m.channel == "capacity_ah"));
+    assert!(log.extra.iter().all(|c| c.name != "Capacity(Ah)"));
+
+    let log = read("cyclers/maccor_LGM50_0degC_validation.txt");
+    let (qc, qd) = (log.charge_capacity_ah.as_ref().unwrap(), log.discharge_capacity_ah.as_ref().unwrap());
+    assert_abs_diff_eq!(qd[231], 0.63781);
+    assert_abs_diff_eq!(qc[231], 0.0);
+    assert_abs_diff_eq!(qc[1105], 1.15388);
+    assert_abs_diff_eq!(qd[1105], 0.0);
+
+    // Neware has separate `Chg. Cap.`/`DChg. Cap.` columns: the combined `Capacity(Ah)` stays an extra channel.
+    let log = read("cyclers/neware_uio.csv");
+    assert!(log.extra.iter().any(|c| c.name == "Capacity(Ah)"));
+    assert!(log.charge_capacity_ah.is_some());
+}

@@ -242,38 +242,52 @@ fn ekf_converges_from_30_percent_off() {
     assert!(worst_after_10min < 0.02, "{worst_after_10min}");
 }
 
+/// HPPC identification on the Nissan Leaf cell (issue acceptance: R0 1.4–1.8 mΩ at mid SoC, whole-test
+/// voltage RMSE ≤ 10 mV). The RMSE is of a fresh simulation of the whole 16.4 h test (13 248 samples) with
+/// the fitted cell driven by the measured current.
 #[test]
 fn hppc_identification_on_the_nissan_leaf_cell() {
     use battsentinel_core::io::{read_path, ReadOptions};
     use battsentinel_core::twin::{fit_hppc, HppcFitParams};
     let log =
         read_path(shared_data("cyclers/bitrode_nissanleaf_HPPC_25C.csv"), &ReadOptions::default()).unwrap();
-    let fit = fit_hppc(&log, &HppcFitParams::default()).unwrap();
-    for p in &fit.points {
+    for rc_pairs in [2, 1] {
+        let fit = fit_hppc(&log, &HppcFitParams { rc_pairs, ..HppcFitParams::default() }).unwrap();
+        for p in &fit.points {
+            eprintln!(
+                "{rc_pairs} RC, SoC {:.3}: OCV {:.4} V, R0 {:.3} mΩ, R1 {:.3} mΩ, C1 {:.0} F, R2 {:.3} mΩ, \
+                 C2 {:.0} F, window RMSE {:.2} mV",
+                p.soc,
+                p.ocv_v,
+                p.r0_ohm * 1e3,
+                p.r1_ohm * 1e3,
+                p.c1_farad,
+                p.r2_ohm.unwrap_or(f64::NAN) * 1e3,
+                p.c2_farad.unwrap_or(f64::NAN),
+                p.rmse_v * 1e3
+            );
+        }
         eprintln!(
-            "SoC {:.3}: OCV {:.4} V, R0 {:.3} mΩ, R1 {:.3} mΩ, C1 {:.0} F (τ {:.1} s), window RMSE {:.2} mV",
-            p.soc,
-            p.ocv_v,
-            p.r0_ohm * 1e3,
-            p.r1_ohm * 1e3,
-            p.c1_farad,
-            p.r1_ohm * p.c1_farad,
-            p.rmse_v * 1e3
+            "{rc_pairs} RC: capacity {:.2} Ah, τ {:?} s, whole-test RMSE {:.2} mV over {} samples, max {:.1} mV",
+            fit.capacity_ah,
+            fit.tau_s,
+            fit.rmse_v * 1e3,
+            fit.samples,
+            fit.max_error_v * 1e3,
         );
+        assert_eq!(fit.samples, 13_247);
+        assert_eq!(fit.points.len(), 10);
+        assert!((30.0..31.0).contains(&fit.capacity_ah), "{}", fit.capacity_ah);
+        let mid =
+            fit.points.iter().min_by(|a, b| (a.soc - 0.5).abs().total_cmp(&(b.soc - 0.5).abs())).unwrap();
+        assert!((1.4e-3..=1.8e-3).contains(&mid.r0_ohm), "R0 at SoC {:.2}: {}", mid.soc, mid.r0_ohm);
+        // Measured: 1.60 mV (2 RC) and 2.48 mV (1 RC); the issue asks for ≤ 10 mV.
+        let limit = if rc_pairs == 2 { 0.003 } else { 0.004 };
+        assert!(fit.rmse_v <= limit, "{rc_pairs} RC whole-test RMSE {}", fit.rmse_v);
+        // The identified cell serialises to TOML and back unchanged.
+        let text = toml::to_string(&fit.params).unwrap();
+        assert_eq!(toml::from_str::<CellParams>(&text).unwrap(), fit.params);
     }
-    eprintln!(
-        "capacity {:.2} Ah, whole-test RMSE {:.2} mV, max {:.1} mV, pulse-sequence RMSE {:.2} mV",
-        fit.capacity_ah,
-        fit.rmse_v * 1e3,
-        fit.max_error_v * 1e3,
-        fit.rmse_pulses_v * 1e3
-    );
-    let mid = fit.points.iter().min_by(|a, b| (a.soc - 0.5).abs().total_cmp(&(b.soc - 0.5).abs())).unwrap();
-    assert!((1.4e-3..=1.8e-3).contains(&mid.r0_ohm), "R0 at SoC {:.2}: {}", mid.soc, mid.r0_ohm);
-    assert!(fit.points.iter().all(|p| p.rmse_v < 2e-3), "pulse windows fit to < 2 mV");
-    // Issue target ≤ 10 mV over the whole test: NOT met yet (14.3 mV; the 1-RC model has no OCV hysteresis
-    // and the conditioning charge is simulated on the discharge OCV). Guarded at the level reached.
-    assert!(fit.rmse_v <= 0.015, "whole-test RMSE {}", fit.rmse_v);
 }
 
 #[test]
@@ -372,4 +386,73 @@ mod properties {
             prop_assert!((e1 - e0 - heat_j).abs() < 1e-9 * (1.0 + heat_j.abs()) + 1e-8, "{} vs {}", e1 - e0, heat_j);
         }
     }
+}
+
+/// EIS fit of impedance.py's example spectrum against its reference fit (MANIFEST.md: impedance 1.7.1,
+/// `R0-p(R1,C1)-p(R2-Wo1,C2)` after `ignoreBelowX`, 57 points): every element within 5 %.
+#[test]
+fn eis_fit_matches_impedance_py() {
+    use battsentinel_core::io::{read_eis_path, ReadOptions};
+    use battsentinel_core::twin::{fit_eis, EisFitParams};
+    let s =
+        read_eis_path(shared_data("eis/eis_impedancepy_exampleData.csv"), &ReadOptions::default()).unwrap();
+    let fit = fit_eis(&s, &EisFitParams::default()).unwrap();
+    let c = fit.circuit;
+    let w = c.warburg.unwrap();
+    eprintln!("{c:?}, RMS residual {:.4} mΩ, {} iterations", fit.rms_residual_ohm * 1e3, fit.iterations);
+    assert_eq!(fit.points, 57);
+    assert!(fit.converged);
+    let within = |name: &str, got: f64, want: f64| {
+        assert!(((got - want) / want).abs() <= 0.05, "{name}: {got} vs reference {want}");
+    };
+    within("R0", c.r0_ohm, 16.5e-3);
+    within("R1", c.r1_ohm, 8.68e-3);
+    within("C1", c.c1_farad, 3.32);
+    within("R2", c.r2_ohm, 5.39e-3);
+    within("Wo1 Z0", w.z0_ohm, 63.1e-3);
+    within("Wo1 tau", w.tau_s, 233.0);
+    within("C2", c.c2_farad, 0.220);
+    within("RMS residual", fit.rms_residual_ohm, 0.58e-3);
+}
+
+/// Ageing fit on the battery-data-toolkit summary (5 capacity checks over 224 equivalent full cycles at
+/// ≈ 29.9 °C), then a projection to 80 % SOH checked against the closed form of the fitted power law.
+#[test]
+fn ageing_fit_and_projection_on_bdp_summary() {
+    use battsentinel_core::io::{read_summary_path, ReadOptions};
+    use battsentinel_core::twin::{fit_ageing, AgeingParams, DutyCycle};
+    let s = read_summary_path(shared_data("aging/bdp_p492-13-summary.csv"), &ReadOptions::default()).unwrap();
+    let fit = fit_ageing(&s, &AgeingParams::default()).unwrap();
+    let p = fit.params;
+    eprintln!(
+        "Q0 {:.5} Ah, b {:.3e} (at 25 °C), z {:.3}, RMSE {:.2} µAh, max rel error {:.3} %",
+        p.capacity_ah,
+        p.b_cycle,
+        p.z_cycle,
+        fit.rmse_ah * 1e6,
+        fit.max_rel_error * 100.0
+    );
+    assert_eq!(fit.data.len(), 5);
+    // numpy least squares over the same 5 points and z grid: Q0 = 21.770 mAh, z = 0.573, RMSE 15.5 µAh.
+    assert!((p.capacity_ah - 0.021770).abs() < 2e-6, "{}", p.capacity_ah);
+    assert!((p.z_cycle - 0.5733).abs() < 0.01, "{}", p.z_cycle);
+    assert!(fit.rmse_ah < 2.0e-5 && fit.max_rel_error < 0.002);
+    // Projection at the test conditions: L = b_test·N^z reaches 0.2 at N = (0.2/b_test)^(1/z).
+    let duty = DutyCycle { cycles_per_day: 2.0, dod: 1.0, c_rate: 1.0, temperature_c: 29.886 };
+    let b_test = p.loss(&duty, 1.0, 0.0);
+    let n_eol = (0.2 / b_test).powf(1.0 / p.z_cycle);
+    let pr = p.project(&[(1.0, duty)], 20_000.0, 0.8).unwrap();
+    let got = pr.end_of_life_cycles.unwrap();
+    eprintln!(
+        "end of life at {got:.0} cycles ({:.0} days); closed form {n_eol:.0}",
+        pr.end_of_life_days.unwrap()
+    );
+    assert!(((got - n_eol) / n_eol).abs() < 1e-3, "{got} vs {n_eol}");
+    assert!(pr
+        .points
+        .windows(2)
+        .all(|w| w[1].soh < w[0].soh && w[1].resistance_factor > w[0].resistance_factor));
+    // Hotter runs age faster (Arrhenius).
+    let hot = p.project(&[(1.0, DutyCycle { temperature_c: 45.0, ..duty })], 20_000.0, 0.8).unwrap();
+    assert!(hot.end_of_life_days.unwrap() < pr.end_of_life_days.unwrap());
 }

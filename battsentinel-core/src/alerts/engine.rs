@@ -693,7 +693,19 @@ impl AlertEngine {
         for r in
             rules.rules.iter().filter(|r| r.enabled && r.scope.matches(params.battery_id(), params.tags()))
         {
-            rts.push(compile_rule(&mut c, r, &mut keys)?);
+            match r.per_channel.as_deref() {
+                None => rts.push(compile_rule(&mut c, r, &mut keys)?),
+                Some(pattern) => {
+                    let channels: Vec<&String> =
+                        signals.iter().filter(|s| pattern_matches(pattern, s)).collect();
+                    if channels.is_empty() && !c.unbound.iter().any(|u| u == pattern) {
+                        c.unbound.push(pattern.to_string());
+                    }
+                    for ch in channels {
+                        rts.push(compile_rule(&mut c, &r.for_channel(ch), &mut keys)?);
+                    }
+                }
+            }
         }
         let vals = vec![f64::NAN; c.slots.len()];
         let mut engine = AlertEngine {

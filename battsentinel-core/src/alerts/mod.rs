@@ -11,7 +11,8 @@
 //! - [`AlertEngine`]: streaming evaluation, `push(sample) → events`, with memory bounded by the windows;
 //!   [`AlertEngine::evaluate`] / [`evaluate`] over a [`crate::data::BatteryLog`] give exactly the streamed events.
 //! - [`AlertBook`]: the lifecycle of alerts (raised → acknowledged/read → cleared) built from the events;
-//!   [`Outbox`] delivers events to [`Notifier`]s without blocking evaluation, retrying and recording failures.
+//!   [`Outbox`] delivers events to [`Notifier`]s without blocking evaluation, retrying and recording failures;
+//!   [`MemorySink`] in memory and, with the `webhook` feature, `WebhookSink` over HTTP(S).
 //!
 //! The module depends only on the shared data model: model and twin outputs (fault probability, anomaly
 //! score, RUL, twin voltage, SOH) arrive as named signals of the stream.
@@ -21,6 +22,8 @@ mod engine;
 mod error;
 mod lifecycle;
 mod rules;
+#[cfg(feature = "webhook")]
+mod webhook;
 
 pub use defaults::{Chemistry, DEFAULT_RULES_TOML};
 pub use engine::{
@@ -37,3 +40,5 @@ pub use rules::{
     RangeTest, Rule, RuleSet, Scope, Severity, Threshold, Window, MAX_CONDITION_DEPTH, MAX_CONDITION_NODES,
     MAX_RULES, MAX_WINDOW_S,
 };
+#[cfg(feature = "webhook")]
+pub use webhook::{webhook_signature, WebhookParams, WebhookSink, WebhookValidParams};

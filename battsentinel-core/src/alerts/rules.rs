@@ -311,12 +311,71 @@ pub struct Rule {
     /// Disabled rules are validated but not evaluated.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Evaluate the rule once per stream signal matching this pattern (e.g. `"temperature_c:*"`). In each
+    /// instance the pattern, wherever the condition names it, stands for that one channel, and the dedup key
+    /// becomes `<key>@<channel>`: one stuck thermocouple is found even while the others move, and each
+    /// channel raises and clears its own alert. Events keep the rule's `id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_channel: Option<String>,
 }
 
 impl Rule {
     /// The dedup key (the rule id when none is set).
     pub fn key(&self) -> &str {
         self.dedup_key.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The instance of a `per_channel` rule for one `channel`: the pattern replaced by the channel in every
+    /// signal of the condition, the dedup key suffixed with `@channel`. A rule without `per_channel` is
+    /// returned unchanged.
+    pub fn for_channel(&self, channel: &str) -> Rule {
+        let Some(pattern) = self.per_channel.as_deref() else { return self.clone() };
+        let mut r = self.clone();
+        r.dedup_key = Some(format!("{}@{channel}", self.key()));
+        r.per_channel = None;
+        r.when.replace_signal(pattern, channel);
+        r
+    }
+}
+
+impl Condition {
+    /// Replaces every signal (and `minus` signal) spelled exactly `from` by `to`.
+    fn replace_signal(&mut self, from: &str, to: &str) {
+        let swap = |s: &mut String| {
+            if s == from {
+                *s = to.to_string();
+            }
+        };
+        match self {
+            Condition::Above(c) | Condition::Below(c) => {
+                swap(&mut c.signal);
+                if let Some(m) = c.minus.as_mut() {
+                    swap(m);
+                }
+            }
+            Condition::Outside(r) | Condition::Inside(r) => {
+                swap(&mut r.signal);
+                if let Some(m) = r.minus.as_mut() {
+                    swap(m);
+                }
+            }
+            Condition::Missing(m) => swap(&mut m.signal),
+            Condition::All(cs) | Condition::Any(cs) => cs.iter_mut().for_each(|c| c.replace_signal(from, to)),
+            Condition::Not(c) => c.replace_signal(from, to),
+        }
+    }
+
+    /// Whether any signal (or `minus` signal) of the condition is spelled exactly `name`.
+    fn names_signal(&self, name: &str) -> bool {
+        match self {
+            Condition::Above(c) | Condition::Below(c) => c.signal == name || c.minus.as_deref() == Some(name),
+            Condition::Outside(r) | Condition::Inside(r) => {
+                r.signal == name || r.minus.as_deref() == Some(name)
+            }
+            Condition::Missing(m) => m.signal == name,
+            Condition::All(cs) | Condition::Any(cs) => cs.iter().any(|c| c.names_signal(name)),
+            Condition::Not(c) => c.names_signal(name),
+        }
     }
 }
 
@@ -662,13 +721,23 @@ impl RuleSet {
         for (j, p) in r.scope.batteries.iter().enumerate() {
             check_pattern(id, &format!("scope.batteries[{j}]"), p)?;
         }
+        if let Some(p) = r.per_channel.as_deref() {
+            check_pattern(id, "per_channel", p)?;
+            if !p.ends_with('*') {
+                return Err(invalid(id, "per_channel", p, "must be a pattern ending in `*`"));
+            }
+            if !r.when.names_signal(p) {
+                return Err(invalid(id, "per_channel", p, "the condition never names this pattern"));
+            }
+        }
         let mut nodes = 0;
-        self.validate_condition(id, "when", &r.when, 1, &mut nodes)
+        self.validate_condition(id, r.per_channel.as_deref(), "when", &r.when, 1, &mut nodes)
     }
 
     fn validate_condition(
         &self,
         id: &str,
+        each: Option<&str>,
         path: &str,
         c: &Condition,
         depth: usize,
@@ -697,6 +766,7 @@ impl RuleSet {
                 let p = format!("{path}.{}", if above { "above" } else { "below" });
                 self.validate_expr(
                     id,
+                    each,
                     &p,
                     &cmp.signal,
                     cmp.across,
@@ -728,7 +798,15 @@ impl RuleSet {
             Condition::Outside(rt) | Condition::Inside(rt) => {
                 let outside = matches!(c, Condition::Outside(_));
                 let p = format!("{path}.{}", if outside { "outside" } else { "inside" });
-                self.validate_expr(id, &p, &rt.signal, rt.across, rt.minus.as_deref(), rt.window.as_ref())?;
+                self.validate_expr(
+                    id,
+                    each,
+                    &p,
+                    &rt.signal,
+                    rt.across,
+                    rt.minus.as_deref(),
+                    rt.window.as_ref(),
+                )?;
                 let lo = self.resolve(id, &format!("{p}.low"), &rt.low)?;
                 let hi = self.resolve(id, &format!("{p}.high"), &rt.high)?;
                 if lo > hi {
@@ -756,17 +834,21 @@ impl RuleSet {
                     return Err(invalid(id, &format!("{path}.{name}"), "[]", "needs at least one condition"));
                 }
                 for (j, sub) in cs.iter().enumerate() {
-                    self.validate_condition(id, &format!("{path}.{name}[{j}]"), sub, depth + 1, nodes)?;
+                    self.validate_condition(id, each, &format!("{path}.{name}[{j}]"), sub, depth + 1, nodes)?;
                 }
                 Ok(())
             }
-            Condition::Not(sub) => self.validate_condition(id, &format!("{path}.not"), sub, depth + 1, nodes),
+            Condition::Not(sub) => {
+                self.validate_condition(id, each, &format!("{path}.not"), sub, depth + 1, nodes)
+            }
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn validate_expr(
         &self,
         id: &str,
+        each: Option<&str>,
         path: &str,
         signal: &str,
         across: Option<Across>,
@@ -774,7 +856,8 @@ impl RuleSet {
         window: Option<&Window>,
     ) -> Result<(), RuleError> {
         check_pattern(id, &format!("{path}.signal"), signal)?;
-        if signal.ends_with('*') && across.is_none() {
+        // In a `per_channel` rule the pattern stands for one channel: no reduction across channels needed.
+        if signal.ends_with('*') && across.is_none() && each != Some(signal) {
             return Err(invalid(id, &format!("{path}.across"), "none", "a pattern signal needs `across`"));
         }
         if let Some(m) = minus {

@@ -20,6 +20,9 @@ pub(crate) enum Role {
     Kind,
     ChargeCapacity,
     DischargeCapacity,
+    /// One capacity column for both directions (`Capacity(Ah)`, `Amp-hr`): split after the current sign is
+    /// known (step kind, else the sign of the current, else of the capacity).
+    Capacity,
     ChargeEnergy,
     DischargeEnergy,
     /// Another numeric column.
@@ -62,6 +65,7 @@ impl ColPlan {
             Role::Kind => "step_kind".to_string(),
             Role::ChargeCapacity => "charge_capacity_ah".to_string(),
             Role::DischargeCapacity => "discharge_capacity_ah".to_string(),
+            Role::Capacity => "capacity_ah".to_string(),
             Role::ChargeEnergy => "charge_energy_wh".to_string(),
             Role::DischargeEnergy => "discharge_energy_wh".to_string(),
             Role::Extra(n) | Role::ExtraTime(n) => format!("extra:{n}"),
@@ -213,6 +217,7 @@ fn role_from_channel(channel: &str, header: &str) -> Option<Role> {
         "step_kind" => Role::Kind,
         "charge_capacity_ah" => Role::ChargeCapacity,
         "discharge_capacity_ah" => Role::DischargeCapacity,
+        "capacity_ah" => Role::Capacity,
         "charge_energy_wh" => Role::ChargeEnergy,
         "discharge_energy_wh" => Role::DischargeEnergy,
         "ignored" => Role::Ignored,
@@ -346,12 +351,17 @@ pub(crate) fn map_columns(
                 Role::DischargeCapacity
             };
             plans[i] = plan(role);
+        } else if CAPACITY.contains(&k.as_str())
+            && !st.is_text()
+            && (q.is_none() || q == Some(Quantity::Charge))
+        {
+            plans[i] = plan(Role::Capacity);
         } else if st.is_text() {
             plans[i] = Some(ColPlan::new(h, Role::Ignored, &unit_str, None));
         } else if q == Some(Quantity::Time) || (st.durations > 0 && st.numeric == 0) {
             plans[i] = plan(Role::ExtraTime(h.trim().to_string()));
         } else {
-            let _ = (CAPACITY, ENERGY);
+            let _ = ENERGY;
             plans[i] = plan(Role::Extra(h.trim().to_string()));
         }
     }

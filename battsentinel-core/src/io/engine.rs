@@ -301,6 +301,7 @@ impl Builder {
         }
         meta.mapping = plans.iter().map(ColPlan::mapping).collect();
         let mut kinds: Option<Vec<Option<StepKind>>> = None;
+        let mut single_capacity: Option<(String, String, Vec<f64>)> = None;
         for (p, s) in plans.into_iter().zip(stores) {
             match (p.role, s) {
                 (Role::Voltage, Store::F(v)) => log.voltage_v = Some(v),
@@ -310,6 +311,9 @@ impl Builder {
                 }
                 (Role::ChargeCapacity, Store::F(v)) => log.charge_capacity_ah = Some(v),
                 (Role::DischargeCapacity, Store::F(v)) => log.discharge_capacity_ah = Some(v),
+                (Role::Capacity, Store::F(v)) => {
+                    single_capacity = Some((p.header.trim().to_string(), p.unit_si, v))
+                }
                 (Role::ChargeEnergy, Store::F(v)) => log.charge_energy_wh = Some(v),
                 (Role::DischargeEnergy, Store::F(v)) => log.discharge_energy_wh = Some(v),
                 (Role::Extra(name), Store::F(v)) => log.extra.push(Channel::new(name, p.unit_si, v)),
@@ -329,6 +333,16 @@ impl Builder {
         log.time_s = time;
         let sign = opts.current_sign.unwrap_or(format.current_sign());
         meta.current_sign = normalise_current(&mut log, sign);
+        if let Some((header, unit, cap)) = single_capacity {
+            if log.charge_capacity_ah.is_some() || log.discharge_capacity_ah.is_some() {
+                // Separate counters exist: the combined column stays an extra channel.
+                log.extra.push(Channel::new(header, unit, cap));
+            } else {
+                let (chg, dis) = split_capacity(&cap, log.current_a.as_deref(), log.step_kind.as_deref());
+                log.charge_capacity_ah = Some(chg);
+                log.discharge_capacity_ah = Some(dis);
+            }
+        }
         sensor_checks(&mut log, &mut quality);
         time_checks(&log.time_s, &mut quality);
         quality.rows_kept = log.len();
@@ -341,6 +355,65 @@ impl Builder {
         })?;
         Ok(log)
     }
+}
+
+/// Splits one capacity column used for both directions into charge and discharge counters (Ah, ≥ 0).
+///
+/// The direction of a row is its step kind (charge/CV or discharge) when known, else the sign of the
+/// normalised current (positive = discharge). Rows without either (rests) take the sign of the capacity when
+/// the column is signed (its sign matched to the current's on the other rows), else the direction of the last
+/// active row: the counter holds its value through a rest. The counter of the other direction is 0 on that
+/// row (a counter reset, as cyclers that count per step write it); missing values stay missing.
+fn split_capacity(
+    cap: &[f64],
+    current: Option<&[f64]>,
+    kinds: Option<&[Option<StepKind>]>,
+) -> (Vec<f64>, Vec<f64>) {
+    const ACTIVE_A: f64 = 1e-9;
+    // +1: discharge, −1: charge, 0: unknown.
+    let dir_of = |k: usize| -> f64 {
+        match kinds.and_then(|ks| ks[k]) {
+            Some(StepKind::Discharge) => return 1.0,
+            Some(StepKind::Charge | StepKind::Cv) => return -1.0,
+            _ => {}
+        }
+        match current.map(|c| c[k]) {
+            Some(i) if i.is_finite() && i.abs() > ACTIVE_A => i.signum(),
+            _ => 0.0,
+        }
+    };
+    // Is the capacity signed, and does its sign follow the discharge direction (+1) or the charge one (−1)?
+    let mut agree = 0.0;
+    for (k, q) in cap.iter().enumerate() {
+        if q.is_finite() && *q != 0.0 {
+            agree += q.signum() * dir_of(k);
+        }
+    }
+    let signed = cap.iter().any(|q| *q < 0.0) && cap.iter().any(|q| *q > 0.0);
+    let mut chg = vec![f64::NAN; cap.len()];
+    let mut dis = vec![f64::NAN; cap.len()];
+    let mut last = 0.0;
+    for (k, q) in cap.iter().enumerate() {
+        let mut d = dir_of(k);
+        if d == 0.0 && signed && q.is_finite() && *q != 0.0 && agree != 0.0 {
+            d = q.signum() * agree.signum();
+        }
+        if d == 0.0 {
+            d = last;
+        }
+        last = d;
+        if !q.is_finite() || d == 0.0 {
+            continue;
+        }
+        if d > 0.0 {
+            dis[k] = q.abs();
+            chg[k] = 0.0;
+        } else {
+            chg[k] = q.abs();
+            dis[k] = 0.0;
+        }
+    }
+    (chg, dis)
 }
 
 /// Applies the sign convention; returns the description stored in the metadata.

@@ -215,7 +215,41 @@ enum SumField {
 
 fn summary_field(header: &str) -> (SumField, f64) {
     use SumField::*;
-    let (name, unit) = split_header(header);
+    // A whole header that names a field is not split into name and unit: `V_min`, `T_min` and
+    // `Voltage_min` are minima, not quantities in minutes.
+    let (name, unit) = match summary_name(header.trim()) {
+        Extra => {
+            let (name, unit) = split_header(header);
+            // `I_min`, `P_min`: a `_min` suffix on a name that is not a time is the minimum of that quantity.
+            let statistic = unit.eq_ignore_ascii_case("min")
+                && header.trim().ends_with(&format!("_{unit}"))
+                && !matches!(key(&name).as_str(), "time" | "duration" | "tiempo" | "steptime" | "testtime");
+            if statistic {
+                (header.trim().to_string(), String::new())
+            } else {
+                (name, unit)
+            }
+        }
+        _ => (header.trim().to_string(), String::new()),
+    };
+    let f = summary_name(&name);
+    let u = parse_unit(&unit, matches!(f, Tmin | Tmax | Tavg));
+    let mut scale = u.map_or(1.0, |u| u.scale);
+    if matches!(f, Ce | Ee) && unit.trim() == "%" {
+        scale = 0.01;
+    }
+    // Capacity columns that carry an energy unit (`… (mWh)`).
+    let f = match (f, u.map(|u| u.quantity)) {
+        (ChgCap, Some(text::Quantity::Energy)) => ChgE,
+        (DisCap, Some(text::Quantity::Energy)) => DisE,
+        (f, _) => f,
+    };
+    (f, scale)
+}
+
+/// The field a header name (without unit) stands for; [`SumField::Extra`] when none.
+fn summary_name(name: &str) -> SumField {
+    use SumField::*;
     // Exact names of the battery-data-toolkit summary first (`Q_chg` is Ah, `q_chg` is normalised).
     let exact = match name.trim() {
         "Q_chg" => Some(ChgCap),
@@ -234,8 +268,8 @@ fn summary_field(header: &str) -> (SumField, f64) {
         "q_chg" | "q_dis" | "e_chg" | "e_dis" => Some(Extra),
         _ => None,
     };
-    let k = key(&name);
-    let f = exact.unwrap_or(match k.as_str() {
+    let k = key(name);
+    exact.unwrap_or(match k.as_str() {
         "cycleindex" | "cycle" | "cycleid" | "cyclenumber" | "ciclo" | "cyc" => Cycle,
         "cyclelabel" | "label" => Label,
         "chargecapacity" | "capc" | "chgcap" | "chargecap" | "capacidaddecarga" | "qcharge" => ChgCap,
@@ -246,29 +280,17 @@ fn summary_field(header: &str) -> (SumField, f64) {
         "dischargeenergy" | "energyd" | "dchgenergy" | "energiadedescarga" | "energydischarge" => DisE,
         "ce" | "coulombicefficiency" | "efficiency" | "chgdchgeff" | "eficiencia" => Ce,
         "ee" | "energyefficiency" => Ee,
-        "minvoltage" | "vmin" | "voltagemin" => Vmin,
+        "minvoltage" | "vmin" | "voltagemin" | "voltajemin" | "tensionmin" => Vmin,
         "maxvoltage" | "vmax" | "voltagemax" => Vmax,
         "meanvoltage" | "avgvoltage" | "vavg" | "voltagemean" => Vavg,
-        "mintemperature" | "tmin" => Tmin,
+        "mintemperature" | "tmin" | "temperaturemin" | "tempmin" | "temperaturamin" => Tmin,
         "maxtemperature" | "tmax" => Tmax,
         "meantemperature" | "avgtemperature" | "tavg" => Tavg,
         "duration" | "cycletime" | "cycleduration" => Duration,
         "dcir" | "internalresistance" => Dcir,
         "soh" => Soh,
         _ => Extra,
-    });
-    let u = parse_unit(&unit, matches!(f, Tmin | Tmax | Tavg));
-    let mut scale = u.map_or(1.0, |u| u.scale);
-    if matches!(f, Ce | Ee) && unit.trim() == "%" {
-        scale = 0.01;
-    }
-    // Capacity columns that carry an energy unit (`… (mWh)`).
-    let f = match (f, u.map(|u| u.quantity)) {
-        (ChgCap, Some(text::Quantity::Energy)) => ChgE,
-        (DisCap, Some(text::Quantity::Energy)) => DisE,
-        (f, _) => f,
-    };
-    (f, scale)
+    })
 }
 
 /// Reads a per-cycle summary from bytes: battery-data-toolkit `*-summary.csv`, batteryarchive.org cycle

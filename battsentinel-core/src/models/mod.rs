@@ -12,9 +12,13 @@
 //! | MLP | [`mlp::MlpRegressor`], [`mlp::MlpClassifier`] | values / probabilities |
 //! | SVM | [`svm::SvmClassifier`], [`svm::OneClassSvm`] | classes + Platt probabilities / inlier scores |
 //!
+//! [`detector::FaultDetector`] is the battery pipeline on top: windowed log features → fault probabilities,
+//! anomaly score, SOH and RUL.
+//!
 //! Trees are readable through [`tree::TreeView`] (scikit-learn's `tree_` arrays) for TreeSHAP and export.
 
 mod binning;
+pub mod detector;
 mod error;
 pub mod forest;
 pub mod iforest;

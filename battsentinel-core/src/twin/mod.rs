@@ -6,6 +6,9 @@
 //!   `ECM_Example` set (tables embedded, BSD-3-Clause notice in `src/twin/data/LICENSE-PyBaMM.txt`).
 //! - [`Simulator::step`] advances one sample (real-time use); [`simulate`] runs a [`Protocol`] and returns a
 //!   columnar [`Trace`] with the columns of the PyBaMM reference traces.
+//! - Identification: [`fit_hppc`] (OCV, R0, 1–2 RC pairs from an HPPC test), [`fit_eis`] (an
+//!   `R0–(R1‖C1)–((R2–W)‖C2)` circuit from an impedance spectrum), [`fit_ageing`] and
+//!   [`AgeingParams::project`] (capacity fade and resistance growth, SOH and end of life under a duty).
 //!
 //! Model (current `I` positive on discharge, temperatures in °C, `T_K = T + 273.15`):
 //! - `dSoC/dt = −I / (3600·Q_Ah)`;
@@ -16,8 +19,11 @@
 //! Each step holds the current and the parameters at their start-of-step values and integrates the linear
 //! RC, SoC and thermal equations exactly (zero-order hold); see [`Simulator`].
 
+mod ageing;
+mod eis;
 mod ekf;
 mod error;
+pub mod faults;
 mod hppc;
 mod model;
 mod pack;
@@ -26,8 +32,14 @@ mod protocol;
 mod table;
 mod trace;
 
+pub use ageing::{fit_ageing, AgeingFit, AgeingParams, AgeingPoint, AgeingProjection, DutyCycle};
+pub use eis::{fit_eis, EisCircuit, EisFit, EisFitParams, Warburg};
 pub use ekf::{Ekf, EkfParams, SocEstimate};
 pub use error::SimError;
+pub use faults::{
+    generate_labelled_logs, inject_sensor_fault, random_fault, simulate_fault, CyclingSchedule, Fault,
+    FaultGenParams, FaultGenValidParams, FaultKind, LabelledLog, SensorChannel, SensorMode,
+};
 pub use hppc::{fit_hppc, HppcFit, HppcFitParams, HppcPoint};
 pub use model::{InitialState, Input, Output, Simulator, State, MAX_RC};
 pub use pack::{Pack, PackOutput, PackParams};
