@@ -275,12 +275,15 @@ impl PySimulator {
     }
 }
 
-/// Identifies a 1-RC Thevenin cell from an HPPC log (current positive = discharge).
+/// Identifies a Thevenin cell with one or two RC pairs from an HPPC log (current positive = discharge), fitted
+/// to the whole test at once.
 ///
 /// Returns a dict: `params` (a `CellParams`), `points` (DataFrame of `soc`, `ocv_v`, `r0_ohm`, `r1_ohm`,
-/// `c1_farad`, `rmse_v` per level), `capacity_ah`, `rmse_v`, `max_error_v`, `rmse_pulses_v`. Keyword arguments
-/// (the core's `HppcFitParams`): `capacity_ah`, `min_rest_s`, `rest_current_a`, `max_pulse_s`, `window_s`,
-/// `tau_min_s`, `tau_max_s`.
+/// `c1_farad`, `r2_ohm`, `c2_farad` (None with one RC pair), `rmse_v` per pulse level), `capacity_ah`, `tau_s`
+/// (fitted time constants), `rmse_v`, `max_error_v` (whole-test simulation), `samples`. Keyword arguments (the
+/// core's `HppcFitParams`): `capacity_ah`, `rc_pairs` (1 or 2, default 2), `rest_current_a`, `max_pulse_s`,
+/// `window_s`, `ocv_points`, `tau_min_s`, `tau_split_s`, `tau_max_s`, `ocv_smoothing`, `r_smoothing`,
+/// `r_min_ohm`.
 #[pyfunction]
 #[pyo3(signature = (log, **params))]
 pub fn fit_hppc<'py>(
