@@ -258,9 +258,13 @@ pub fn json_column<'py>(py: Python<'py>, values: &[&Value]) -> PyResult<Bound<'p
             vec_to_numpy(py, values.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect()).into_any()
         );
     }
-    let items = values.iter().map(|v| json_to_py(py, v)).collect::<PyResult<Vec<_>>>()?;
-    let list = PyList::new(py, items)?;
-    numpy(py)?.call_method("array", (list,), Some(&[("dtype", "object")].into_py_dict(py)?))
+    // Filled item by item: `np.array(list, dtype=object)` would make a 2-D array of equal-length lists.
+    let arr =
+        numpy(py)?.call_method("empty", (values.len(),), Some(&[("dtype", "object")].into_py_dict(py)?))?;
+    for (i, v) in values.iter().enumerate() {
+        arr.set_item(i, json_to_py(py, v)?)?;
+    }
+    Ok(arr)
 }
 
 use pyo3::types::IntoPyDict;

@@ -2,6 +2,7 @@
 //! core's hyper-parameters as keyword arguments, `fit` returns the estimator, `get_params`/`set_params` work
 //! with `sklearn.base.clone`, and every estimator pickles through the core's JSON model format.
 
+use battsentinel_core::models::detector::{AnalyzeParams, FaultDetector};
 use battsentinel_core::models::forest::{RandomForestClassifier, RandomForestParams, RandomForestRegressor};
 use battsentinel_core::models::iforest::{IsolationForest, IsolationForestParams};
 use battsentinel_core::models::metrics;
@@ -9,16 +10,17 @@ use battsentinel_core::models::mlp::{MlpClassifier, MlpParams, MlpRegressor};
 use battsentinel_core::models::svm::{OneClassSvm, SvmClassifier, SvmParams};
 use battsentinel_core::models::Persist;
 use battsentinel_core::params::ParamGuard;
-use ndarray::{Array1, ArrayView1};
-use numpy::PyArray1;
+use ndarray::{Array1, Array2, ArrayView1};
+use numpy::{PyArray1, PyArray2};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple};
 use serde_json::Value;
 
 use crate::convert::{
-    array1, array2, from_json_str, json_to_py, merge_params, params_from_kwargs, to_json_string,
+    array1, array2, from_json_str, json_to_py, merge_params, params_from_kwargs, records_frame,
+    to_json_string, to_py_obj,
 };
-use crate::errors::{not_fitted, PyResultExt};
+use crate::errors::{not_fitted, param_err, PyResultExt};
 
 /// Pickle state: the hyper-parameters and, once fitted, the core's model file.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -626,8 +628,114 @@ estimator! {
     }
 }
 
+/// The battery fault detector: window features of a log → fault probabilities (random forest), anomaly score
+/// (isolation forest), data-quality checks, SOH and RUL (binding of `models::detector::FaultDetector`).
+///
+/// `FaultDetector.default()` is the detector trained on the digital twin's labelled fault logs (built at the
+/// first call of the process, then shared). `analyze(log, **params)` returns a dict: `windows` (DataFrame, one
+/// row per window: `start_row`, `end_row`, `cycle`, `t_start_s`, `t_end_s`, `label`, `confidence`,
+/// `probabilities.<class>`, `anomaly_score`, `is_anomaly`, `data_checks`, `soh`), `features` (n_windows ×
+/// n_features array, the classifier's input, for explanations), `feature_names`, `classes` and `summary` (a
+/// dict: `verdict`, `label_counts`, `anomalous_windows`, `rul`, ...). Keyword arguments (the core's
+/// `AnalyzeParams`): `nominal_capacity_ah`, `v_min_v`, `v_max_v`, `n_series`, `window_s`, `threshold_soh`.
+/// Pickles through the core's JSON model format.
+#[pyclass(name = "FaultDetector", module = "battsentinel")]
+pub struct PyFaultDetector {
+    inner: FaultDetector,
+}
+
+#[pymethods]
+impl PyFaultDetector {
+    /// The default detector (see the class docs); the GIL is released while it is trained at first use.
+    #[staticmethod]
+    fn default(py: Python<'_>) -> PyResult<Self> {
+        let d = py.detach(FaultDetector::default_detector).py()?;
+        Ok(Self { inner: d.clone() })
+    }
+
+    /// Analyses a log (see the class docs); the GIL is released during the analysis.
+    #[pyo3(signature = (log, **params))]
+    fn analyze<'py>(
+        &self,
+        py: Python<'py>,
+        log: &crate::io::PyBatteryLog,
+        params: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let p: AnalyzeParams = params_from_kwargs(params, "FaultDetector.analyze parameters")?;
+        let (d, l) = (&self.inner, &log.inner);
+        let report = py.detach(|| d.analyze(l, &p)).py()?;
+        let n_feat = report.feature_names.len();
+        let mut feats = Vec::with_capacity(report.windows.len() * n_feat);
+        let mut rows = Vec::with_capacity(report.windows.len());
+        for w in &report.windows {
+            feats.extend_from_slice(&w.features);
+            let mut v = serde_json::to_value(w).map_err(|e| param_err(e.to_string()))?;
+            if let Value::Object(m) = &mut v {
+                m.remove("features");
+            }
+            rows.push(v);
+        }
+        let x = Array2::from_shape_vec((report.windows.len(), n_feat), feats)
+            .map_err(|e| param_err(e.to_string()))?;
+        let out = PyDict::new(py);
+        out.set_item("windows", records_frame(py, &rows)?)?;
+        out.set_item("features", PyArray2::from_owned_array(py, x))?;
+        out.set_item("feature_names", report.feature_names.clone())?;
+        out.set_item("classes", to_py_obj(py, &report.classes)?)?;
+        out.set_item("summary", to_py_obj(py, &report.summary)?)?;
+        Ok(out)
+    }
+
+    /// Feature names, in column order.
+    #[getter]
+    fn feature_names(&self) -> Vec<String> {
+        self.inner.feature_names().to_vec()
+    }
+
+    /// The classes the classifier was trained on.
+    #[getter]
+    fn classes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_obj(py, &self.inner.classes())
+    }
+
+    /// Number of windows the detector was trained on.
+    #[getter]
+    fn n_training_windows(&self) -> usize {
+        self.inner.n_training_windows()
+    }
+
+    /// The window classifier as a fitted `RandomForestClassifier` (for example to explain `features` rows).
+    #[getter]
+    fn classifier(&self) -> PyResult<PyRandomForestClassifier> {
+        PyRandomForestClassifier::from_json(&self.inner.classifier().save_json().py()?)
+    }
+
+    /// The detector in the core's JSON model format (readable by the CLI and the server).
+    fn to_json(&self) -> PyResult<String> {
+        self.inner.save_json().py()
+    }
+
+    /// A detector from the JSON of `to_json`.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        Ok(Self { inner: FaultDetector::load_json(text).py()? })
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let f = slf.get_type().getattr("from_json")?;
+        let json = slf.borrow().to_json()?;
+        PyTuple::new(py, [f, PyTuple::new(py, [json])?.into_any()])
+    }
+
+    fn __repr__(&self) -> String {
+        format!("FaultDetector(n_training_windows={})", self.inner.n_training_windows())
+    }
+}
+
 /// Registers the estimators.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyFaultDetector>()?;
     m.add_class::<PyRandomForestClassifier>()?;
     m.add_class::<PyRandomForestRegressor>()?;
     m.add_class::<PyIsolationForest>()?;

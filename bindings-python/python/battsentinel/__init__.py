@@ -2,9 +2,9 @@
 
 Read cycler exports into a :class:`BatteryLog` (:func:`read`), compute per-cycle health
 (:func:`cycle_summary`, :func:`incremental_capacity`), fit fault models with scikit-learn conventions
-(:class:`RandomForestClassifier`, ...), explain any model (:class:`KernelExplainer` accepts our models
-and any Python callable such as ``sklearn_model.predict_proba``), simulate the cell (:func:`simulate`,
-:class:`Simulator`), raise alerts (:class:`AlertEngine`) and analyse thermal images
+(:class:`RandomForestClassifier`, ...), diagnose a log with the trained :class:`FaultDetector`, explain any
+model (:class:`KernelExplainer` accepts our models and any Python callable such as
+``sklearn_model.predict_proba``), simulate the cell (:func:`simulate`, :class:`Simulator`), raise alerts (:class:`AlertEngine`) and analyse thermal images
 (:func:`analyze_thermal`). Errors derive from :class:`BattSentinelError`.
 """
 
@@ -28,6 +28,7 @@ from battsentinel._battsentinel import (
     OneClassSVM,
     ParamError,
     ParseError,
+    FaultDetector,
     RandomForestClassifier,
     RandomForestRegressor,
     RuleError,
@@ -72,6 +73,7 @@ __all__ = [
     "OneClassSVM",
     "ParamError",
     "ParseError",
+    "FaultDetector",
     "RandomForestClassifier",
     "RandomForestRegressor",
     "RuleError",

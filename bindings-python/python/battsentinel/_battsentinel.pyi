@@ -17,6 +17,7 @@ __all__ = [
     "CellParams",
     "ExplainError",
     "Explanation",
+    "FaultDetector",
     "FeatureError",
     "FileError",
     "IsolationForest",
@@ -211,6 +212,26 @@ class RandomForestClassifier(_Estimator):
     def feature_importances_(self) -> _FloatArray: ...
     @property
     def oob_score_(self) -> Optional[float]: ...
+
+@final
+class FaultDetector:
+    """Battery fault detector: fault probabilities, anomaly score, data checks, SOH and RUL per window."""
+
+    @staticmethod
+    def default() -> "FaultDetector": ...
+    def analyze(self, log: BatteryLog, **params: Any) -> Dict[str, Any]: ...
+    @property
+    def feature_names(self) -> List[str]: ...
+    @property
+    def classes(self) -> List[str]: ...
+    @property
+    def n_training_windows(self) -> int: ...
+    @property
+    def classifier(self) -> RandomForestClassifier: ...
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(text: str) -> "FaultDetector": ...
+    def __reduce__(self) -> Tuple[Any, Tuple[str]]: ...
 
 @final
 class RandomForestRegressor(_Estimator):
@@ -450,7 +471,7 @@ class Simulator:
     def __setstate__(self, state: str) -> None: ...
 
 def fit_hppc(log: BatteryLog, **params: Any) -> Dict[str, Any]:
-    """Identifies a 1-RC cell from an HPPC log."""
+    """Identifies a cell with one or two RC pairs (default 2) from an HPPC log, fitted to the whole test."""
 
 @final
 class SocEstimator:
