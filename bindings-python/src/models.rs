@@ -678,7 +678,18 @@ impl PyFaultDetector {
         let x = Array2::from_shape_vec((report.windows.len(), n_feat), feats)
             .map_err(|e| param_err(e.to_string()))?;
         let out = PyDict::new(py);
-        out.set_item("windows", records_frame(py, &rows)?)?;
+        // Columns in the struct's order (JSON maps sort their keys).
+        let mut order: Vec<String> =
+            ["start_row", "end_row", "cycle", "t_start_s", "t_end_s", "label", "confidence"]
+                .map(String::from)
+                .into();
+        if let Some(m) = rows.first().and_then(|r| r.get("probabilities")).and_then(Value::as_object) {
+            order.extend(m.keys().map(|k| format!("probabilities.{k}")));
+        }
+        order.extend(["anomaly_score", "is_anomaly", "data_checks", "soh"].map(String::from));
+        let frame = records_frame(py, &rows)?;
+        let frame = if rows.is_empty() { frame } else { frame.get_item(order)? };
+        out.set_item("windows", frame)?;
         out.set_item("features", PyArray2::from_owned_array(py, x))?;
         out.set_item("feature_names", report.feature_names.clone())?;
         out.set_item("classes", to_py_obj(py, &report.classes)?)?;
