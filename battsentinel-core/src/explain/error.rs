@@ -76,6 +76,13 @@ pub enum ExplainError {
         /// Number of feature columns.
         n_features: usize,
     },
+    /// The model behind a [`crate::explain::Predictor`] failed (for example a user callback raised an
+    /// exception in a language binding).
+    #[error("model prediction failed: {reason}")]
+    Predictor {
+        /// What the model reported.
+        reason: String,
+    },
     /// The requested label/output does not exist.
     #[error("output {output} out of range ({n_outputs} outputs)")]
     OutputOutOfRange {
@@ -88,6 +95,14 @@ pub enum ExplainError {
 
 impl ExplainError {
     /// Stable snake_case code, shared by every front-end.
+    ///
+    /// # Examples
+    /// ```
+    /// use battsentinel_core::explain::ExplainError;
+    /// let e = ExplainError::Predictor { reason: "callback raised".into() };
+    /// assert_eq!(e.code(), "explain_predictor_failed");
+    /// assert!(e.to_string().contains("callback raised"));
+    /// ```
     pub fn code(&self) -> &'static str {
         match self {
             ExplainError::Params(e) => e.code(),
@@ -101,6 +116,7 @@ impl ExplainError {
             ExplainError::Json(_) => "explain_invalid_json",
             ExplainError::InvalidGroup { .. } => "explain_invalid_group",
             ExplainError::OutputOutOfRange { .. } => "explain_output_out_of_range",
+            ExplainError::Predictor { .. } => "explain_predictor_failed",
         }
     }
 }

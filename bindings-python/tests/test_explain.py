@@ -1,0 +1,123 @@
+"""Explainers: our KernelExplainer through a scikit-learn callable equals shap.KernelExplainer (exact mode),
+TreeSHAP equals exact Kernel SHAP on our forest, LIME is seeded, failures raise the right exception."""
+
+import pickle
+
+import numpy as np
+import pytest
+import shap
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier as SkForest
+from sklearn.linear_model import LogisticRegression
+
+import battsentinel as bs
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(n_samples=300, n_features=6, n_informative=4, random_state=1)
+    return X, y
+
+
+def test_kernel_shap_equals_shap_on_sklearn_callable(data):
+    X, y = data
+    for model in [LogisticRegression().fit(X, y), SkForest(n_estimators=20, random_state=0).fit(X, y)]:
+        bg = X[:20]
+        xs = X[100:104]
+        ref = shap.KernelExplainer(model.predict_proba, bg).shap_values(xs, nsamples=1000, silent=True)
+        ours = bs.KernelExplainer(model.predict_proba, bg, nsamples=1000)
+        got = ours.shap_values(xs)
+        ref = np.asarray(ref)
+        assert got.shape == ref.shape == (4, 6, 2)
+        assert np.max(np.abs(got - ref)) <= 1e-9
+        np.testing.assert_allclose(ours.expected_value, model.predict_proba(bg).mean(axis=0), atol=1e-12)
+
+
+def test_single_output_callable_and_logit_link(data):
+    X, y = data
+    model = LogisticRegression().fit(X, y)
+    f = lambda a: model.predict_proba(a)[:, 1]  # noqa: E731
+    bg = X[:15]
+    ref = shap.KernelExplainer(f, bg, link="logit").shap_values(X[200], nsamples=1000, silent=True)
+    e = bs.KernelExplainer(f, bg, link="logit")(X[200])
+    assert e.values.shape == (6,)
+    assert np.max(np.abs(e.values - ref)) <= 1e-9
+    # Efficiency: the values add up to link(f(x)) - E.
+    p = f(X[200:201])[0]
+    assert e.base_values + e.values.sum() == pytest.approx(np.log(p / (1 - p)), abs=1e-9)
+
+
+def test_tree_explainer_equals_exact_kernel_on_our_forest(data):
+    X, y = data
+    m = bs.RandomForestClassifier(n_trees=25, seed=3).fit(X, y)
+    bg = X[:30]
+    tree = bs.TreeExplainer(m, bg).explain(X[50:55])
+    kern = bs.KernelExplainer(m, bg).explain(X[50:55])
+    assert np.max(np.abs(tree.values - kern.values)) <= 1e-9
+    # Our forest through a callable gives the same values as the tree path.
+    call = bs.KernelExplainer(m.predict_proba, bg).explain(X[50:55])
+    assert np.max(np.abs(call.values - kern.values)) <= 1e-9
+    assert tree.values.shape == (5, 6, 2)
+    np.testing.assert_allclose(tree.base_values[:, 1] + tree.values[:, :, 1].sum(axis=1), m.predict_proba(X[50:55])[:, 1], atol=1e-12)
+
+
+def test_explanation_plots_and_pickle(data):
+    X, y = data
+    m = bs.RandomForestRegressor(n_trees=10, seed=0).fit(X, y.astype(float))
+    ex = bs.TreeExplainer(m, X[:20], feature_names=[f"f{i}" for i in range(6)])
+    e = ex(X[:8])
+    assert e.feature_names == ["f0", "f1", "f2", "f3", "f4", "f5"]
+    assert e.values.shape == (8, 6)
+    for kind in ["waterfall", "force", "bar", "beeswarm"]:
+        assert e.to_svg(kind).lstrip().startswith("<svg")
+    assert e[0]._repr_svg_().lstrip().startswith("<svg")
+    with pytest.raises(bs.ParamError):
+        e.to_svg("pie")
+    back = pickle.loads(pickle.dumps(e))
+    np.testing.assert_array_equal(back.values, e.values)
+    ex2 = pickle.loads(pickle.dumps(ex))
+    np.testing.assert_array_equal(ex2(X[:8]).values, e.values)
+    k = bs.KernelExplainer(m, X[:20], nsamples=200, seed=4)
+    k2 = pickle.loads(pickle.dumps(k))
+    np.testing.assert_array_equal(k2.shap_values(X[:3]), k.shap_values(X[:3]))
+
+
+def test_callable_errors_are_reraised(data):
+    X, _ = data
+    calls = {"n": 0}
+
+    def flaky(a):
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise KeyError("model broke")
+        return a.sum(axis=1)
+
+    ex = bs.KernelExplainer(flaky, X[:5])
+    with pytest.raises(KeyError, match="model broke"):
+        ex.explain(X[10])
+    with pytest.raises(ValueError, match="rows"):
+        bs.KernelExplainer(lambda a: np.zeros(3), X[:5]).explain(X[10])
+    with pytest.raises(TypeError):
+        bs.KernelExplainer(42, X[:5])
+    with pytest.raises(bs.ExplainError):
+        bs.KernelExplainer(lambda a: a.sum(axis=1), X[:5]).explain(X[10, :3])
+    bad = X[:5].copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(bs.ExplainError) as e:
+        bs.KernelExplainer(lambda a: a.sum(axis=1), bad)
+    assert e.value.code == "explain_non_finite"
+
+
+def test_lime_is_seeded_and_pickles(data):
+    X, y = data
+    model = LogisticRegression().fit(X, y)
+    lime = bs.LimeTabularExplainer(X, mode="classification", num_samples=500, seed=7)
+    a = lime.explain_instance(X[3], model.predict_proba)
+    b = lime.explain_instance(X[3], model.predict_proba)
+    assert a.as_list() == b.as_list()
+    assert len(a.as_list()) == 6
+    assert a.to_svg().lstrip().startswith("<svg")
+    lime2 = pickle.loads(pickle.dumps(lime))
+    assert lime2.explain_instance(X[3], model.predict_proba).as_list() == a.as_list()
+    ours = bs.RandomForestClassifier(n_trees=10).fit(X, y)
+    assert len(lime.explain_instance(X[3], ours).as_list()) == 6
