@@ -85,6 +85,9 @@ struct TrainArgs {
     /// SVM RBF gamma (default 1 / (n_features · variance of X), scikit-learn's "scale").
     #[arg(long)]
     gamma: Option<f64>,
+    /// Columns to leave out of the features, comma-separated (e.g. a second target that would leak the answer).
+    #[arg(long, value_delimiter = ',')]
+    drop: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -98,6 +101,9 @@ struct PredictArgs {
     /// Target column to exclude from the features (and score against).
     #[arg(long)]
     target: Option<String>,
+    /// Columns to leave out of the features, comma-separated (the same as at training).
+    #[arg(long, value_delimiter = ',')]
+    drop: Vec<String>,
 }
 
 struct Table {
@@ -105,7 +111,7 @@ struct Table {
     y: Option<Vec<f64>>,
 }
 
-fn read_table(path: &PathBuf, target: Option<&str>) -> Result<Table> {
+fn read_table(path: &PathBuf, target: Option<&str>, drop: &[String]) -> Result<Table> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<&str> = lines.next().context("empty CSV")?.split(',').map(str::trim).collect();
@@ -113,6 +119,14 @@ fn read_table(path: &PathBuf, target: Option<&str>) -> Result<Table> {
         Some(t) => Some(header.iter().position(|h| *h == t).with_context(|| format!("no column `{t}`"))?),
         None => None,
     };
+    let mut dropped = vec![false; header.len()];
+    for d in drop {
+        let j = header.iter().position(|h| h == d).with_context(|| format!("--drop: no column `{d}`"))?;
+        if Some(j) == t_idx {
+            bail!("--drop `{d}` is the target column");
+        }
+        dropped[j] = true;
+    }
     let mut feats = Vec::new();
     let mut ys = Vec::new();
     let mut n = 0;
@@ -127,13 +141,13 @@ fn read_table(path: &PathBuf, target: Option<&str>) -> Result<Table> {
                 .with_context(|| format!("line {}, column `{}`: `{c}` is not a number", ln + 2, header[j]))?;
             if Some(j) == t_idx {
                 ys.push(v);
-            } else {
+            } else if !dropped[j] {
                 feats.push(v);
             }
         }
         n += 1;
     }
-    let p = header.len() - usize::from(t_idx.is_some());
+    let p = header.len() - usize::from(t_idx.is_some()) - dropped.iter().filter(|&&d| d).count();
     Ok(Table { x: Array2::from_shape_vec((n, p), feats)?, y: t_idx.map(|_| ys) })
 }
 
@@ -153,7 +167,7 @@ pub fn run(args: ModelsArgs) -> Result<()> {
 }
 
 fn train(a: TrainArgs) -> Result<()> {
-    let t = read_table(&a.data, a.target.as_deref())?;
+    let t = read_table(&a.data, a.target.as_deref(), &a.drop)?;
     let x = t.x.view();
     let labels = t.y.as_deref().and_then(as_labels);
     let classify = match a.task {
@@ -231,7 +245,7 @@ fn print_classes(classes: &[usize], pred: &Array1<usize>, proba: Option<&Array2<
 
 fn predict(a: PredictArgs) -> Result<()> {
     let json = std::fs::read_to_string(&a.model).with_context(|| format!("reading {}", a.model.display()))?;
-    let t = read_table(&a.data, a.target.as_deref())?;
+    let t = read_table(&a.data, a.target.as_deref(), &a.drop)?;
     let x = t.x.view();
     let labels = t.y.as_deref().and_then(as_labels);
     let kind = model_kind(&json)?;

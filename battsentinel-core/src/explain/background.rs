@@ -96,7 +96,7 @@ impl Background {
         let mut idx: Vec<usize> = (0..x.nrows()).collect();
         let mut g = rng::seeded(seed);
         for i in 0..n {
-            let j = g.gen_range(i..idx.len());
+            let j = rng::index(&mut g, i, idx.len());
             idx.swap(i, j);
         }
         Self::new(x.select(Axis(0), &idx[..n]))
@@ -188,7 +188,7 @@ fn sqdist(a: ndarray::ArrayView1<'_, f64>, b: ndarray::ArrayView1<'_, f64>) -> f
 fn lloyd(data: &Array2<f64>, k: usize, g: &mut rng::Rng) -> (f64, Array2<f64>, Vec<usize>) {
     let (n, p) = data.dim();
     let mut centres = Array2::zeros((k, p));
-    let first = g.gen_range(0..n);
+    let first = rng::index(g, 0, n);
     centres.row_mut(0).assign(&data.row(first));
     let mut d2: Vec<f64> = (0..n).map(|r| sqdist(data.row(r), centres.row(0))).collect();
     for c in 1..k {
@@ -206,7 +206,7 @@ fn lloyd(data: &Array2<f64>, k: usize, g: &mut rng::Rng) -> (f64, Array2<f64>, V
             }
             idx
         } else {
-            g.gen_range(0..n)
+            rng::index(g, 0, n)
         };
         centres.row_mut(c).assign(&data.row(pick));
         for (r, d) in d2.iter_mut().enumerate() {

@@ -4,7 +4,6 @@
 //! first), exactly like `sklearn.tree._tree.Tree`. [`TreeView`] is the public read-only view that TreeSHAP and
 //! exporters walk.
 
-use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
 use super::binning::Binned;
@@ -586,7 +585,7 @@ pub(crate) fn grow(
         let mut visited = 0;
         let mut j = 0;
         while j < n_features && visited < cfg.max_features {
-            let k = rng.gen_range(j..n_features);
+            let k = rng::index(&mut rng, j, n_features);
             feats.swap(j, k);
             let f = feats[j];
             j += 1;

@@ -664,7 +664,7 @@ pub fn inject_sensor_fault(
             for &(a, b) in &spans {
                 let len = b - a;
                 let m = ((fraction * len as f64).round() as usize).clamp(1, len);
-                let start = a + r.gen_range(0..=len - m);
+                let start = a + rng::index(&mut r, 0, len - m + 1);
                 let held = values[start];
                 for x in &mut values[start..start + m] {
                     *x = if matches!(mode, SensorMode::Stuck { .. }) { held } else { f64::NAN };
@@ -966,7 +966,8 @@ mod tests {
             };
             let log = simulate_fault(&cell, &f, &duty).unwrap();
             log.validate().unwrap();
-            assert!(log.len() > 200, "{kind}: {} rows", log.len());
+            // A runaway precursor ends at the temperature cut-off: ~200 rows for the strongest self-heating drawn.
+            assert!(log.len() > 150, "{kind}: {} rows", log.len());
             assert_eq!(log.meta.info["fault"], kind.as_str());
         }
     }

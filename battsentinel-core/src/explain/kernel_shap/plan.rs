@@ -185,7 +185,7 @@ impl CoalitionPlan {
                 let s = k + plan.num_full_subsets + 1;
                 // Partial Fisher-Yates: the first s entries are a uniform random s-subset.
                 for i in 0..s {
-                    let j = gen.gen_range(i..m);
+                    let j = crate::rng::index(&mut gen, i, m);
                     perm.swap(i, j);
                 }
                 mask.iter_mut().for_each(|v| *v = 0);

@@ -128,7 +128,7 @@ fn fit_trees(
         if p.bootstrap {
             let mut r = rng::seeded(boot_seed);
             for _ in 0..n {
-                counts[r.gen_range(0..n)] += 1;
+                counts[rng::index(&mut r, 0, n)] += 1;
             }
         } else {
             counts.iter_mut().for_each(|c| *c = 1);

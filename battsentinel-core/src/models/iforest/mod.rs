@@ -214,7 +214,7 @@ fn build_tree(x: &ArrayView2<f64>, rows: &mut [usize], max_depth: usize, seed: u
         // draw features without replacement until one is not constant in the node
         let mut split = None;
         for j in 0..nf {
-            let k = rng.gen_range(j..nf);
+            let k = rng::index(&mut rng, j, nf);
             feats.swap(j, k);
             let f = feats[j];
             let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
