@@ -25,7 +25,9 @@ test('the default fault detector analyses the Arbin example: one window per cycl
     assert.equal(w.features.length, 31);
   }
   // A healthy cycler file: the verdict is not a cell fault.
-  assert.ok(['normal', 'sensor_fault'].includes(r.summary.verdict), `verdict ${r.summary.verdict}`);
+  // The two windows are low-confidence (top probability < 0.5), so they do not vote: the verdict is normal.
+  assert.equal(r.summary.verdict, 'normal');
+  assert.ok(r.windows.every((w) => w.confidence < 0.5));
   const counted = Object.values(r.summary.label_counts).reduce((a, b) => a + b, 0);
   assert.equal(counted, r.windows.length);
 });
