@@ -166,7 +166,7 @@ function detectFaults(log) {
     probabilities,
     windows: r.windows.length,
     anomalous: r.summary.anomalous_windows,
-    note: `Verdict: ${verdict} · ${r.windows.length} windows, ${r.summary.anomalous_windows} anomalous (max score ${r.summary.max_anomaly_score.toFixed(3)}).`,
+    note: `Mean probability over the windows. Verdict: ${verdict} · ${r.windows.length} windows, ${r.summary.anomalous_windows} anomalous (max score ${r.summary.max_anomaly_score.toFixed(3)}).`,
   };
   if (r.windows.length < 2) {
     out.note += ' The SHAP explanation needs at least 2 windows as background.';
