@@ -3,8 +3,8 @@
 //! Native golden values for the WebAssembly parity tests (`bindings-wasm/tests/parity.test.mjs`): the same
 //! inputs go through the npm package, and the node test compares its numbers with these. Prints one JSON
 //! object: the cycle summary of `shared/data/cyclers/arbin_example.csv`, a seeded random forest (its model
-//! file, probabilities, Kernel SHAP with M = 10 and TreeSHAP values, LIME weights), a twin run and the alert
-//! events of the same log.
+//! file, probabilities, Kernel SHAP with M = 10 and TreeSHAP values, LIME weights), a twin run, the alert
+//! events of the same log and the default fault detector's report on it.
 //!
 //! `cargo run --release --example wasm_parity -- bench FILE MODEL_JSON...` is the native anchor of
 //! `bindings-wasm/bench/bench.mjs` (run it with `RAYON_NUM_THREADS=1` for one thread): it prints the median
@@ -18,6 +18,7 @@ use battsentinel_core::explain::{
 };
 use battsentinel_core::features::{cycle_summary, CycleFeatureParams};
 use battsentinel_core::io::{read_path, ReadOptions};
+use battsentinel_core::models::detector::{AnalyzeParams, FaultDetector};
 use battsentinel_core::models::forest::{RandomForestClassifier, RandomForestParams};
 use battsentinel_core::models::Persist;
 use battsentinel_core::twin::{simulate, CellParams, Protocol};
@@ -134,6 +135,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cell = CellParams::ecm_example().check()?;
     let trace = simulate(&cell, &Protocol::constant_current(0.9, 100.0, 600.0))?;
 
+    let detector = FaultDetector::default_detector()?;
+    let report = detector.analyze(&log, &AnalyzeParams::default())?;
+
     let events = evaluate(&RuleSet::default_li_ion(Chemistry::Lfp), &log, EngineParams::default())?;
 
     let out = json!({
@@ -146,6 +150,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "lime": lime.as_list(),
         "twin": { "length": trace.len(), "voltage_v": trace.voltage_v, "end_reason": trace.end_reason },
         "alerts": events,
+        "detector": { "classes": detector.classes(), "report": report },
     });
     println!("{out}");
     Ok(())

@@ -200,7 +200,7 @@ function render(r) {
 
 function renderFaults(f) {
   $('faults-panel').hidden = false;
-  const rows = f.probabilities.map(({ name, probability }) => `<div class="fault-row"><span>${esc(name)}</span><div class="bar"><span style="width:${(100 * probability).toFixed(1)}%"></span></div><span>${fmt(100 * probability, 0)} %</span></div>`).join('');
+  const rows = f.probabilities.map(({ name, probability }) => `<div class="fault-row"><span>${esc(name.replaceAll('_', ' '))}</span><div class="bar"><span style="width:${(100 * probability).toFixed(1)}%"></span></div><span>${fmt(100 * probability, 0)} %</span></div>`).join('');
   $('faults').innerHTML = `<div class="faults"><div>${rows}<p class="note">${esc(f.note || '')}</p></div><div class="waterfall">${f.waterfallSvg || ''}</div></div>`;
 }
 

@@ -147,6 +147,60 @@ function chemistryOf(v) {
   return max < 3.8 ? 'lfp' : 'nmc';
 }
 
+// The default fault detector, trained once per worker on the twin's fault generator (a few seconds).
+let detector = null;
+
+// Fault probabilities (mean over the windows, one bar per class) and a TreeSHAP waterfall of the window
+// classifier for the verdict class, on the window where that class is most probable (as the server's
+// /api/ai/explain). Missing features are filled with their column mean over the log's windows, which are
+// also the explainer's background.
+function detectFaults(log) {
+  detector = detector || bs.FaultDetector.default();
+  const r = detector.analyze(log);
+  const verdict = r.summary.verdict;
+  const probabilities = Object.entries(r.summary.mean_probabilities)
+    .map(([name, probability]) => ({ name, probability }))
+    .sort((a, b) => b.probability - a.probability);
+  const out = {
+    verdict,
+    probabilities,
+    windows: r.windows.length,
+    anomalous: r.summary.anomalous_windows,
+    note: `Mean probability over the windows. Verdict: ${verdict} · ${r.windows.length} windows, ${r.summary.anomalous_windows} anomalous (max score ${r.summary.max_anomaly_score.toFixed(3)}).`,
+  };
+  if (r.windows.length < 2) {
+    out.note += ' The SHAP explanation needs at least 2 windows as background.';
+    return out;
+  }
+  const classes = detector.classes;
+  const by = (f) => r.windows.reduce((best, w, k) => (f(w) > f(r.windows[best]) ? k : best), 0);
+  let output = classes.indexOf(verdict);
+  let win;
+  if (output >= 0) {
+    win = by((w) => w.probabilities[verdict]);
+  } else {
+    win = by((w) => w.confidence);
+    output = Math.max(0, classes.indexOf(r.windows[win].label));
+  }
+  const p = r.feature_names.length;
+  const x = r.windows.map((w) => w.features.slice());
+  for (let j = 0; j < p; j++) {
+    const vals = x.map((row) => row[j]).filter((v) => v !== null && Number.isFinite(v));
+    const mean = vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : 0;
+    for (const row of x) if (row[j] === null || !Number.isFinite(row[j])) row[j] = mean;
+  }
+  const rf = detector.classifier;
+  const explainer = new bs.TreeExplainer(rf, x, { featureNames: r.feature_names });
+  const e = explainer.explain(x[win]);
+  out.explained = { class: classes[output], window: win, cycle: r.windows[win].cycle };
+  out.waterfallSvg = e.toSvg('waterfall', output, 12);
+  out.note += ` SHAP (TreeExplainer) of the class ${classes[output]} on window ${win + 1}.`;
+  e.free();
+  explainer.free();
+  rf.free();
+  return out;
+}
+
 function analyze({ bytes, fileName }) {
   const timings = {};
   let t0 = performance.now();
@@ -172,6 +226,14 @@ function analyze({ bytes, fileName }) {
       twin = { error: errorInfo(e) };
     }
     timings.twinMs = performance.now() - t0;
+    t0 = performance.now();
+    let faults;
+    try {
+      faults = detectFaults(log);
+    } catch (e) {
+      faults = { probabilities: [], note: `Fault detection failed: ${errorInfo(e).message}` };
+    }
+    timings.faultsMs = performance.now() - t0;
     const series = decimate(t, [v, i, temp], 1500);
     return {
       fileName,
@@ -183,6 +245,7 @@ function analyze({ bytes, fileName }) {
       series: { t: series.t, v: series.ys[0], i: series.ys[1], temp: series.ys[2] },
       alerts,
       twin,
+      faults,
       timings,
       version: bs.version(),
     };

@@ -9,6 +9,7 @@
 //! | `readBytes`, `detectFormat`, `BatteryLog` ([`io`]) | `io::read_bytes`, `io::detect`, `BatteryLog` |
 //! | `cycleSummary`, `sohTrend`, `incrementalCapacity`, `dcirEvents` ([`features`]) | `features::*` |
 //! | `RandomForestClassifier`, … `fit / predict / predictProba / toJSON / load` ([`models`]) | `models::*` |
+//! | `FaultDetector.default`, `analyze`, `classifier`, `toJSON / load` ([`detector`]) | `models::detector::FaultDetector` |
 //! | `KernelExplainer`, `TreeExplainer`, `LimeExplainer`, `Explanation.toSvg` ([`explain`]) | `explain::*` |
 //! | `simulate`, `Simulator.step`, `ecmExampleParams` ([`twin`]) | `twin::*` |
 //! | `AlertEngine`, `evaluateAlerts`, `defaultRules` ([`alerts`]) | `alerts::*` |
@@ -19,6 +20,7 @@
 
 pub mod alerts;
 mod convert;
+pub mod detector;
 pub mod errors;
 pub mod explain;
 pub mod features;

@@ -76,6 +76,16 @@ test('the demo analyses the Arbin example: cycles, plots, twin and alerts', asyn
   assert.equal(await page.locator('#plot-fade svg circle').count() >= 2, true);
   assert.match(await page.textContent('#twin-note'), /RMSE \d+(\.\d)? mV/);
   assert.match(await page.textContent('#quality'), /2,142 of 2,142 rows kept/);
+  // Fault probabilities of the default detector (one bar per class, summing to 100 %) and the SHAP
+  // waterfall of the verdict class.
+  assert.equal(await page.isHidden('#faults-panel'), false);
+  const bars = page.locator('#faults .fault-row');
+  assert.equal(await bars.count(), 10, 'one bar per fault class');
+  const pct = (await page.locator('#faults .fault-row > span:last-child').allTextContents()).map((s) => Number.parseFloat(s));
+  assert.ok(Math.abs(pct.reduce((a, b) => a + b, 0) - 100) <= 5, `percentages ${pct}`);
+  assert.match(await page.textContent('#faults .note'), /Verdict: \w+ · 2 windows/);
+  assert.match(await page.textContent('#faults .note'), /SHAP \(TreeExplainer\)/);
+  assert.ok(await page.locator('#faults .waterfall svg polygon').count() >= 1, 'waterfall bars');
   await page.screenshot({ path: join(shots, 'demo-arbin.png'), fullPage: true });
 });
 

@@ -61,3 +61,22 @@ test('twin run and alert events equal native', () => {
   const events = bs.evaluateAlerts(log, 'lfp');
   assert.deepEqual(events, g.alerts);
 });
+
+test('the default fault detector gives native\'s report on the Arbin example', () => {
+  const log = bs.readBytes(fixture('cyclers/arbin_example.csv'), 'arbin_example.csv');
+  const d = bs.FaultDetector.default();
+  assert.deepEqual(d.classes, g.detector.classes);
+  const r = d.analyze(log);
+  const n = g.detector.report;
+  assert.deepEqual(r.classes, n.classes);
+  assert.equal(r.summary.verdict, n.summary.verdict);
+  assert.deepEqual(r.summary.label_counts, n.summary.label_counts);
+  assert.equal(r.windows.length, n.windows.length);
+  r.windows.forEach((w, k) => {
+    const nw = n.windows[k];
+    assert.equal(w.label, nw.label, `window ${k} label`);
+    const cls = Object.keys(nw.probabilities);
+    close(assert, cls.map((c) => w.probabilities[c]), cls.map((c) => nw.probabilities[c]), { atol: 1e-12, what: `window ${k} probabilities` });
+    close(assert, [w.anomaly_score], [nw.anomaly_score], { atol: 1e-12, what: `window ${k} anomaly score` });
+  });
+});
