@@ -92,8 +92,9 @@ fn bitrode_hppc_dcir() {
     .unwrap();
     let c = &s.cycles[0];
     assert!(c.dcir_ohm > 1.5e-3 && c.dcir_ohm < 3.0e-3);
-    // No cumulative columns mapped: integrated; the HPPC sweeps the 33 Ah cell from full to empty.
-    assert_eq!(s.meta.info["capacity_source"], "integrated:2");
+    // The file's single `Amp-hr` counter is split into charge/discharge counters by the reader, so the cycle
+    // capacities come from those cumulative columns; the HPPC sweeps the 33 Ah cell from full to empty.
+    assert_eq!(s.meta.info["capacity_source"], "cumulative_columns:2");
     assert!(c.discharge_capacity_ah > 28.0 && c.discharge_capacity_ah < 34.0, "{}", c.discharge_capacity_ah);
 }
 

@@ -367,7 +367,7 @@ impl Builder {
 /// Splits one capacity column used for both directions into charge and discharge counters (Ah, ≥ 0).
 ///
 /// The direction of a row is its step kind (charge/CV or discharge) when known, else the sign of the
-/// normalised current (positive = discharge). Rows without either (rests) take the sign of the capacity when
+/// normalised current (positive = discharge) when it is above 0.1 % of the file's largest current. Rows without either (rests) take the sign of the capacity when
 /// the column is signed (its sign matched to the current's on the other rows), else the direction of the last
 /// active row: the counter holds its value through a rest. The counter of the other direction is 0 on that
 /// row (a counter reset, as cyclers that count per step write it); missing values stay missing.
@@ -376,16 +376,22 @@ fn split_capacity(
     current: Option<&[f64]>,
     kinds: Option<&[Option<StepKind>]>,
 ) -> (Vec<f64>, Vec<f64>) {
-    const ACTIVE_A: f64 = 1e-9;
+    // A current below 0.1 % of the file's largest is noise around zero (a Bitrode rest reads ±0.01 A at 30 A
+    // pulses): its sign must not flip the direction, or the held counter would be re-counted on every flip.
+    let i_max =
+        current.map_or(0.0, |c| c.iter().filter(|x| x.is_finite()).fold(0.0f64, |m, x| m.max(x.abs())));
+    let active_a = (1e-3 * i_max).max(1e-9);
     // +1: discharge, −1: charge, 0: unknown.
     let dir_of = |k: usize| -> f64 {
         match kinds.and_then(|ks| ks[k]) {
             Some(StepKind::Discharge) => return 1.0,
             Some(StepKind::Charge | StepKind::Cv) => return -1.0,
+            // A rest holds the counter of the step before it, whatever the noise on the current.
+            Some(StepKind::Rest) => return 0.0,
             _ => {}
         }
         match current.map(|c| c[k]) {
-            Some(i) if i.is_finite() && i.abs() > ACTIVE_A => i.signum(),
+            Some(i) if i.is_finite() && i.abs() > active_a => i.signum(),
             _ => 0.0,
         }
     };
