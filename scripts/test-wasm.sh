@@ -27,7 +27,13 @@ bindings-wasm/build.sh
 step "native golden values for the parity tests"
 profile="${CARGO_PROFILE:-ci}"
 mkdir -p target/wasm-parity
-cargo run --quiet --locked --profile "$profile" --example wasm_parity > target/wasm-parity/golden.json
+# scripts/test.sh has already built the examples in this profile: reuse that binary (same features as the
+# native tests); standalone, build it.
+if [ -x "target/$profile/examples/wasm_parity" ]; then
+  "target/$profile/examples/wasm_parity" > target/wasm-parity/golden.json
+else
+  cargo run --quiet --locked --profile "$profile" --example wasm_parity > target/wasm-parity/golden.json
+fi
 
 step "node tests (against the built package)"
 (cd bindings-wasm && BATTSENTINEL_PARITY_GOLDEN="$root/target/wasm-parity/golden.json" node --test tests/*.test.mjs)
