@@ -660,6 +660,21 @@ fn agg_name(a: Aggregate) -> &'static str {
     }
 }
 
+/// One hysteresis step of a comparison: unknown when `x` is missing, else the latch becomes
+/// `holds(x, latched)` (the clear threshold applies while latched, the raise threshold otherwise).
+#[inline]
+fn latch(x: f64, latched: &mut bool, holds: impl Fn(f64, bool) -> bool) -> Tri {
+    if x.is_nan() {
+        return Tri::U;
+    }
+    *latched = holds(x, *latched);
+    if *latched {
+        Tri::T
+    } else {
+        Tri::F
+    }
+}
+
 /// `true` when `x` lies in `[lo, hi]` (false for `NaN`).
 #[inline]
 fn within(x: f64, lo: f64, hi: f64) -> bool {
@@ -934,97 +949,70 @@ impl AlertEngine {
         let vals = &self.vals;
         let r = &mut self.rules[ri];
         for n in 0..r.nodes.len() {
-            let res = match &mut r.nodes[n] {
-                Node::Above { slot, thr, clear, latched } => {
-                    let x = vals[*slot];
-                    if x.is_nan() {
-                        Tri::U
-                    } else {
-                        *latched = if *latched { x > *clear } else { x > *thr };
-                        if *latched {
+            let res =
+                match &mut r.nodes[n] {
+                    Node::Above { slot, thr, clear, latched } => {
+                        latch(vals[*slot], latched, |x, on| if on { x > *clear } else { x > *thr })
+                    }
+                    Node::Below { slot, thr, clear, latched } => {
+                        latch(vals[*slot], latched, |x, on| if on { x < *clear } else { x < *thr })
+                    }
+                    Node::Outside { slot, lo, hi, clo, chi, latched } => {
+                        latch(vals[*slot], latched, |x, on| {
+                            if on {
+                                x < *clo || x > *chi
+                            } else {
+                                x < *lo || x > *hi
+                            }
+                        })
+                    }
+                    Node::Inside { slot, lo, hi, clo, chi, latched } => {
+                        latch(vals[*slot], latched, |x, on| {
+                            if on {
+                                within(x, *clo, *chi)
+                            } else {
+                                within(x, *lo, *hi)
+                            }
+                        })
+                    }
+                    Node::Missing { slot } => {
+                        let x = vals[*slot];
+                        if x.is_nan() {
+                            Tri::U
+                        } else if x > 0.5 {
                             Tri::T
                         } else {
                             Tri::F
                         }
                     }
-                }
-                Node::Below { slot, thr, clear, latched } => {
-                    let x = vals[*slot];
-                    if x.is_nan() {
-                        Tri::U
-                    } else {
-                        *latched = if *latched { x < *clear } else { x < *thr };
-                        if *latched {
-                            Tri::T
-                        } else {
-                            Tri::F
+                    Node::All { start, len } => {
+                        let mut acc = Tri::T;
+                        for &k in &r.kids[*start..*start + *len] {
+                            match r.res[k] {
+                                Tri::F => acc = Tri::F,
+                                Tri::U if acc == Tri::T => acc = Tri::U,
+                                _ => {}
+                            }
                         }
+                        acc
                     }
-                }
-                Node::Outside { slot, lo, hi, clo, chi, latched } => {
-                    let x = vals[*slot];
-                    if x.is_nan() {
-                        Tri::U
-                    } else {
-                        *latched = if *latched { x < *clo || x > *chi } else { x < *lo || x > *hi };
-                        if *latched {
-                            Tri::T
-                        } else {
-                            Tri::F
+                    Node::Any { start, len } => {
+                        let mut acc = Tri::F;
+                        for &k in &r.kids[*start..*start + *len] {
+                            match r.res[k] {
+                                Tri::T => acc = Tri::T,
+                                Tri::U if acc == Tri::F => acc = Tri::U,
+                                _ => {}
+                            }
                         }
+                        acc
                     }
-                }
-                Node::Inside { slot, lo, hi, clo, chi, latched } => {
-                    let x = vals[*slot];
-                    if x.is_nan() {
-                        Tri::U
-                    } else {
-                        *latched = if *latched { within(x, *clo, *chi) } else { within(x, *lo, *hi) };
-                        if *latched {
-                            Tri::T
-                        } else {
-                            Tri::F
-                        }
-                    }
-                }
-                Node::Missing { slot } => {
-                    let x = vals[*slot];
-                    if x.is_nan() {
-                        Tri::U
-                    } else if x > 0.5 {
-                        Tri::T
-                    } else {
-                        Tri::F
-                    }
-                }
-                Node::All { start, len } => {
-                    let mut acc = Tri::T;
-                    for &k in &r.kids[*start..*start + *len] {
-                        match r.res[k] {
-                            Tri::F => acc = Tri::F,
-                            Tri::U if acc == Tri::T => acc = Tri::U,
-                            _ => {}
-                        }
-                    }
-                    acc
-                }
-                Node::Any { start, len } => {
-                    let mut acc = Tri::F;
-                    for &k in &r.kids[*start..*start + *len] {
-                        match r.res[k] {
-                            Tri::T => acc = Tri::T,
-                            Tri::U if acc == Tri::F => acc = Tri::U,
-                            _ => {}
-                        }
-                    }
-                    acc
-                }
-                Node::Not { child } => match r.res[*child] {
-                    Tri::T => Tri::F,
-                    Tri::F => Tri::T,
-                    Tri::U => Tri::U,
-                },
-            };
+                    Node::Not { child } => match r.res[*child] {
+                        Tri::T => Tri::F,
+                        Tri::F => Tri::T,
+                        Tri::U => Tri::U,
+                    },
+                };
             r.res[n] = res;
         }
         r.res.last().copied().unwrap_or(Tri::U)
