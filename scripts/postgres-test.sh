@@ -33,4 +33,4 @@ fi
 
 export TEST_DATABASE_URL="postgres://bs:bs@127.0.0.1:5432/postgres"
 echo "server tests on PostgreSQL $VERSION ($TEST_DATABASE_URL)"
-cargo test --workspace --all-features --test server ${CARGO_PROFILE:+--profile "$CARGO_PROFILE"} --locked
+cargo test --workspace --all-features --test it ${CARGO_PROFILE:+--profile "$CARGO_PROFILE"} --locked -- server::

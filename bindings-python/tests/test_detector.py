@@ -1,5 +1,5 @@
 """FaultDetector: the default detector on the shared Arbin and Maccor fixtures (values as asserted by the core's
-tests/detector.rs), the binding's DataFrame/array view consistent with its own classifier, pickling, errors."""
+battsentinel-core/tests/it/detector.rs), the binding's DataFrame/array view consistent with its own classifier, pickling, errors."""
 
 import pickle
 
