@@ -15,13 +15,16 @@ PORT="${PORT:-5077}"; BASE="http://127.0.0.1:$PORT/api"
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 1; }
 
 PROFILE="${PROFILE:-release}"
-# The server example (what `battsentinel serve` runs) builds on the core alone.
-cargo build -p battsentinel-core --features server --example serve_api --profile "$PROFILE" --locked
-DIR="$PROFILE"; [ "$DIR" = dev ] && DIR=debug
-BIN="target/$DIR/examples/serve_api"
+if [ -z "${BIN:-}" ]; then
+  # The server example (what `battsentinel serve` runs) builds on the core alone. BIN=path/to/server skips
+  # the build (e.g. BIN="target/ci/battsentinel serve" after the CI build).
+  cargo build -p battsentinel-core --features server --example serve_api --profile "$PROFILE" --locked
+  DIR="$PROFILE"; [ "$DIR" = dev ] && DIR=debug
+  BIN="target/$DIR/examples/serve_api"
+fi
 WORK="$(mktemp -d)"
-export DATABASE_URL="${DATABASE_URL:-sqlite://$WORK/load.db}" PORT HOST=127.0.0.1 LOG_LEVEL=warn
-"$BIN" & SERVER=$!
+export DATABASE_URL="${DATABASE_URL:-sqlite://$WORK/load.db}" PORT HOST=127.0.0.1 LOG_LEVEL="${LOG_LEVEL:-warn}"
+$BIN & SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 50); do curl -fs "$BASE/health" >/dev/null && break; sleep 0.2; done
 

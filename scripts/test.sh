@@ -9,7 +9,7 @@ export CARGO_TERM_COLOR=never
 # A clean CI build gains nothing from incremental caches, and they cost gigabytes of disk in the ci profile.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 BUILD=(--workspace --all-features --locked --profile ci)
-step() { echo; echo "=== $* ==="; }
+step() { echo; echo "=== $* ==="; df -h . | awk 'NR == 2 { print "(disk: " $4 " free of " $2 ")" }'; }
 
 step "toolchain"
 rustup target add wasm32-unknown-unknown

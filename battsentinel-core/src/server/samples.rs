@@ -1,5 +1,6 @@
-//! Sample storage: one upload = one transaction of multi-row `INSERT … ON CONFLICT DO NOTHING` statements
-//! (prepared once per connection and reused for every full chunk), and range reads with optional
+//! Sample storage: one upload = one transaction of `INSERT … ON CONFLICT DO NOTHING` statements (on SQLite,
+//! multi-row statements of bound values; on PostgreSQL, `INSERT … SELECT` expanding a chunk of rows sent as one
+//! JSON text), and range reads with optional
 //! bucket-mean downsampling computed while streaming, in bounded memory.
 //!
 //! The fixed channels ([`CHANNELS`]) are columns of `samples`; every other channel of a log (temperature
@@ -8,7 +9,7 @@
 
 use super::auth::hex;
 use super::error::ApiError;
-use super::state::{now_ms, Db};
+use super::state::{now_ms, Backend, Db};
 use crate::data::{BatteryLog, QualityReport};
 use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};
@@ -173,34 +174,38 @@ pub(crate) struct Stored {
     pub alerts: super::engine::Recorded,
 }
 
-/// Rows per INSERT statement (10 parameters a row). Statements of 30 000 parameters took seconds each in
-/// the SQLite driver (measured by `benches/server_load.sh`), so chunks stay small.
-const CHUNK_ROWS: usize = 100;
-/// Rows per INSERT into `sample_channels` (5 parameters a row).
-const CHUNK_EXTRA_ROWS: usize = 200;
+/// Rows per INSERT statement on PostgreSQL. Each statement carries its rows as one JSON text parameter that
+/// the server expands (`json_array_elements`; `float8in` parses the shortest round-trip text back to the same
+/// bits): one bound value per statement instead of ten per row.
+const CHUNK_ROWS_JSON: usize = 20_000;
+/// Rows per INSERT statement on SQLite, where values are bound one by one (SQLite's own text-to-double
+/// conversion is off by one unit in the last place for some values, e.g. -1e-300, so text is not an option;
+/// 10 000 parameters a statement stay below SQLite's limit of 32 766).
+const CHUNK_ROWS_BOUND: usize = 1_000;
 
 const SAMPLE_COLUMNS: &str = "samples (battery_id, upload_id, t_s, voltage_v, current_a, temperature_c, \
      charge_capacity_ah, discharge_capacity_ah, cycle_index, step_index)";
 const EXTRA_COLUMNS: &str = "sample_channels (battery_id, channel, t_s, upload_id, value)";
 
-/// `INSERT INTO <target> VALUES ($1, …), … ON CONFLICT (<key>) DO NOTHING` for `rows` rows of `cols` values.
+/// SQLite: `INSERT INTO <target> VALUES (?, …), … ON CONFLICT (<key>) DO NOTHING` for `rows` rows of `cols`
+/// values. Anonymous `?` placeholders, not `$n`: the driver looks up each named parameter with
+/// `sqlite3_bind_parameter_name`, a linear scan, which made binding quadratic in the statement size (72 % of
+/// an upload's time at 1 000 parameters a statement).
 fn insert_sql(target: &str, cols: usize, rows: usize, key: &str) -> String {
-    let mut sql = String::with_capacity(6 * cols * rows + 200);
+    let mut sql = String::with_capacity(2 * cols * rows + 200);
     sql.push_str("INSERT INTO ");
     sql.push_str(target);
     sql.push_str(" VALUES ");
     for r in 0..rows {
-        let b = r * cols;
         if r > 0 {
             sql.push(',');
         }
         sql.push('(');
-        for c in 1..=cols {
-            if c > 1 {
+        for c in 0..cols {
+            if c > 0 {
                 sql.push(',');
             }
-            sql.push('$');
-            sql.push_str(&(b + c).to_string());
+            sql.push('?');
         }
         sql.push(')');
     }
@@ -208,6 +213,82 @@ fn insert_sql(target: &str, cols: usize, rows: usize, key: &str) -> String {
     sql.push_str(key);
     sql.push_str(") DO NOTHING");
     sql
+}
+
+/// PostgreSQL: `INSERT … SELECT` of `samples` rows from the JSON array `$3` of `[t_s, 5 floats, 2 integers]` rows.
+fn samples_insert_sql() -> &'static str {
+    "INSERT INTO samples (battery_id, upload_id, t_s, voltage_v, current_a, temperature_c, \
+             charge_capacity_ah, discharge_capacity_ah, cycle_index, step_index) \
+             SELECT $1, $2, (e ->> 0)::float8, (e ->> 1)::float8, (e ->> 2)::float8, (e ->> 3)::float8, \
+             (e ->> 4)::float8, (e ->> 5)::float8, (e ->> 6)::bigint, (e ->> 7)::bigint \
+             FROM json_array_elements($3::text::json) AS e ON CONFLICT (battery_id, t_s) DO NOTHING"
+}
+
+/// PostgreSQL: `INSERT … SELECT` of `sample_channels` rows from the JSON array `$4` of `[t_s, value]` pairs.
+fn extra_insert_sql() -> &'static str {
+    "INSERT INTO sample_channels (battery_id, channel, t_s, upload_id, value) \
+             SELECT $1, $2, (e ->> 0)::float8, $3, (e ->> 1)::float8 \
+             FROM json_array_elements($4::text::json) AS e ON CONFLICT (battery_id, channel, t_s) DO NOTHING"
+}
+
+/// Appends `x` to a JSON text: the shortest representation that parses back to the same bits (`{:?}` of
+/// an `f64`: exponent notation for very large and very small magnitudes), `null` for missing.
+fn push_json_f64(out: &mut String, x: Option<f64>) {
+    use std::fmt::Write;
+    match x {
+        Some(v) if v.is_finite() => {
+            let _ = write!(out, "{v:?}");
+        }
+        _ => out.push_str("null"),
+    }
+}
+
+/// Rows `range` of the fixed columns as a JSON array of `[t_s, v, i, T, q_ch, q_dis, cycle, step]`.
+fn samples_json(rows: &Rows, range: std::ops::Range<usize>) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(range.len() * 96 + 2);
+    s.push('[');
+    for i in range {
+        if s.len() > 1 {
+            s.push(',');
+        }
+        s.push('[');
+        push_json_f64(&mut s, Some(rows.t_s[i]));
+        for col in &rows.floats {
+            s.push(',');
+            push_json_f64(&mut s, col[i]);
+        }
+        for col in &rows.ints {
+            s.push(',');
+            match col[i] {
+                Some(v) => {
+                    let _ = write!(s, "{v}");
+                }
+                None => s.push_str("null"),
+            }
+        }
+        s.push(']');
+    }
+    s.push(']');
+    s
+}
+
+/// Present values of an extra channel as a JSON array of `[t_s, value]`.
+fn extra_json(pairs: &[(f64, f64)]) -> String {
+    let mut s = String::with_capacity(pairs.len() * 40 + 2);
+    s.push('[');
+    for (k, &(t, v)) in pairs.iter().enumerate() {
+        if k > 0 {
+            s.push(',');
+        }
+        s.push('[');
+        push_json_f64(&mut s, Some(t));
+        s.push(',');
+        push_json_f64(&mut s, Some(v));
+        s.push(']');
+    }
+    s.push(']');
+    s
 }
 
 /// Stores an upload in one transaction: the `uploads` row (unique per battery and content digest), every
@@ -264,33 +345,44 @@ pub(crate) async fn store(
         }
         Err(e) => return Err(e.into()),
     };
+    let json = db.backend == Backend::Postgres;
+    let chunk = if json { CHUNK_ROWS_JSON } else { CHUNK_ROWS_BOUND };
     let key = "battery_id, t_s";
-    let full_sql = insert_sql(SAMPLE_COLUMNS, 10, CHUNK_ROWS, key);
+    let full_sql = insert_sql(SAMPLE_COLUMNS, 10, CHUNK_ROWS_BOUND, key);
     let mut rows_inserted = 0u64;
     let mut start = 0;
     while start < rows.len() {
-        let end = (start + CHUNK_ROWS).min(rows.len());
-        let sql = if end - start == CHUNK_ROWS {
-            full_sql.clone()
+        let end = (start + chunk).min(rows.len());
+        let q = if json {
+            sqlx::query(AssertSqlSafe(samples_insert_sql()))
+                .bind(battery_id)
+                .bind(upload_id)
+                .bind(samples_json(rows, start..end))
         } else {
-            insert_sql(SAMPLE_COLUMNS, 10, end - start, key)
+            let sql = if end - start == CHUNK_ROWS_BOUND {
+                full_sql.clone()
+            } else {
+                insert_sql(SAMPLE_COLUMNS, 10, end - start, key)
+            };
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for i in start..end {
+                q = q.bind(battery_id).bind(upload_id).bind(rows.t_s[i]);
+                for col in &rows.floats {
+                    q = q.bind(col[i]);
+                }
+                for col in &rows.ints {
+                    q = q.bind(col[i]);
+                }
+            }
+            q
         };
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for i in start..end {
-            q = q.bind(battery_id).bind(upload_id).bind(rows.t_s[i]);
-            for col in &rows.floats {
-                q = q.bind(col[i]);
-            }
-            for col in &rows.ints {
-                q = q.bind(col[i]);
-            }
-        }
         rows_inserted += q.execute(&mut *tx).await?.rows_affected();
         start = end;
     }
     let mut extra_values_inserted = 0u64;
     let key = "battery_id, channel, t_s";
-    let full_sql = insert_sql(EXTRA_COLUMNS, 5, CHUNK_EXTRA_ROWS, key);
+    let extra_chunk = if json { CHUNK_ROWS_JSON } else { 2 * CHUNK_ROWS_BOUND };
+    let full_sql = insert_sql(EXTRA_COLUMNS, 5, extra_chunk, key);
     for ch in &rows.extras {
         sqlx::query(
             "INSERT INTO battery_channels (battery_id, channel, unit) VALUES ($1, $2, $3) \
@@ -303,16 +395,25 @@ pub(crate) async fn store(
         .await?;
         let present: Vec<(f64, f64)> =
             rows.t_s.iter().zip(&ch.values).filter_map(|(t, v)| v.map(|v| (*t, v))).collect();
-        for chunk in present.chunks(CHUNK_EXTRA_ROWS) {
-            let sql = if chunk.len() == CHUNK_EXTRA_ROWS {
-                full_sql.clone()
+        for part in present.chunks(extra_chunk) {
+            let q = if json {
+                sqlx::query(AssertSqlSafe(extra_insert_sql()))
+                    .bind(battery_id)
+                    .bind(&ch.name)
+                    .bind(upload_id)
+                    .bind(extra_json(part))
             } else {
-                insert_sql(EXTRA_COLUMNS, 5, chunk.len(), key)
+                let sql = if part.len() == extra_chunk {
+                    full_sql.clone()
+                } else {
+                    insert_sql(EXTRA_COLUMNS, 5, part.len(), key)
+                };
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for &(t, v) in part {
+                    q = q.bind(battery_id).bind(&ch.name).bind(t).bind(upload_id).bind(v);
+                }
+                q
             };
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for &(t, v) in chunk {
-                q = q.bind(battery_id).bind(&ch.name).bind(t).bind(upload_id).bind(v);
-            }
             extra_values_inserted += q.execute(&mut *tx).await?.rows_affected();
         }
     }
@@ -486,64 +587,90 @@ pub(crate) async fn read_downsampled(
             }
         }
     };
+    // Buckets are computed by the database (`GROUP BY` over the range, in C, a few rows back) with the same
+    // double arithmetic as `((t - lo) / width) as usize`, clamped to the last bucket.
     let width = (hi - lo) / n as f64;
-    let bucket = |t: f64| if width > 0.0 { (((t - lo) / width) as usize).min(n - 1) } else { 0 };
+    let last_bucket = i64::from(max_points) - 1;
+    let bucket = match db.backend {
+        Backend::Sqlite => "CASE WHEN $4 > 0 THEN MIN(CAST((t_s - $2) / $4 AS INTEGER), $5) ELSE 0 END",
+        Backend::Postgres => "CASE WHEN $4 > 0 THEN LEAST(FLOOR((t_s - $2) / $4)::bigint, $5) ELSE 0 END",
+    };
     let nc = range.channels.len();
-    let mut count = vec![0u32; n];
-    let mut t_sum = vec![0.0f64; n];
-    let mut sums = vec![0.0f64; n * nc];
-    let mut counts = vec![0u32; n * nc];
-    let mut last = vec![None::<f64>; n * nc];
-    let (sql, binds) = select_sql(range, " ORDER BY t_s");
-    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(battery_id);
-    for b in binds {
-        q = q.bind(b);
-    }
-    let mut stream = q.fetch(&db.pool);
-    while let Some(row) = stream.try_next().await? {
-        let t: f64 = row.try_get(0)?;
-        let b = bucket(t);
-        count[b] += 1;
-        t_sum[b] += t;
-        for (k, &c) in range.channels.iter().enumerate() {
-            if let Some(v) = value(&row, k + 1, c)? {
-                sums[b * nc + k] += v;
-                counts[b * nc + k] += 1;
-                last[b * nc + k] = Some(v);
-            }
-        }
-    }
-    let mut extra_sums = vec![0.0f64; n * range.extras.len()];
-    let mut extra_counts = vec![0u32; n * range.extras.len()];
     let ne = range.extras.len();
-    for (k, name) in range.extras.iter().enumerate() {
-        each_extra(db, battery_id, name, lo, hi, |t, v| {
-            if let Some(v) = v {
-                let b = bucket(t);
-                extra_sums[b * ne + k] += v;
-                extra_counts[b * ne + k] += 1;
-            }
-        })
-        .await?;
+    // Float channels: the mean of the present values; integer channels (cycle, step): the last present value.
+    let mut sql = format!("SELECT {bucket} AS b, AVG(t_s) AS t");
+    for &c in range.channels.iter().filter(|&&c| c < FLOAT_CHANNELS) {
+        sql.push_str(&format!(", AVG({}) AS {}", CHANNELS[c], CHANNELS[c]));
     }
-    let mut out =
-        Series { t_s: Vec::new(), values: vec![Vec::new(); nc], extra_values: vec![Vec::new(); ne] };
-    for b in (0..n).filter(|&b| count[b] > 0) {
-        for k in 0..ne {
-            let i = b * ne + k;
-            out.extra_values[k]
-                .push((extra_counts[i] > 0).then(|| extra_sums[i] / f64::from(extra_counts[i])));
-        }
-        out.t_s.push(t_sum[b] / f64::from(count[b]));
+    sql.push_str(" FROM samples WHERE battery_id = $1 AND t_s >= $2 AND t_s <= $3 GROUP BY b ORDER BY b");
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(battery_id)
+        .bind(lo)
+        .bind(hi)
+        .bind(width)
+        .bind(last_bucket)
+        .fetch_all(&db.pool)
+        .await?;
+    let mut out = Series {
+        t_s: Vec::with_capacity(rows.len()),
+        values: vec![Vec::new(); nc],
+        extra_values: vec![Vec::new(); ne],
+    };
+    let mut buckets = Vec::with_capacity(rows.len());
+    for row in &rows {
+        buckets.push(row.try_get::<i64, _>("b")?);
+        out.t_s.push(row.try_get::<f64, _>("t")?);
         for (k, &c) in range.channels.iter().enumerate() {
-            let i = b * nc + k;
-            let v = if c < FLOAT_CHANNELS {
-                (counts[i] > 0).then(|| sums[i] / f64::from(counts[i]))
-            } else {
-                last[i]
-            };
-            out.values[k].push(v);
+            if c < FLOAT_CHANNELS {
+                out.values[k].push(row.try_get::<Option<f64>, _>(CHANNELS[c])?);
+            }
         }
+    }
+    let at = |b: i64| buckets.binary_search(&b).ok();
+    for (k, &c) in range.channels.iter().enumerate().filter(|(_, &c)| c >= FLOAT_CHANNELS) {
+        let col = CHANNELS[c];
+        let sql = format!(
+            "SELECT b, v FROM (SELECT {bucket} AS b, {col} AS v, ROW_NUMBER() OVER (PARTITION BY {bucket} \
+             ORDER BY t_s DESC) AS rn FROM samples WHERE battery_id = $1 AND t_s >= $2 AND t_s <= $3 \
+             AND {col} IS NOT NULL) last_in_bucket WHERE rn = 1"
+        );
+        let mut column = vec![None; buckets.len()];
+        let found = sqlx::query(AssertSqlSafe(sql))
+            .bind(battery_id)
+            .bind(lo)
+            .bind(hi)
+            .bind(width)
+            .bind(last_bucket)
+            .fetch_all(&db.pool)
+            .await?;
+        for row in &found {
+            if let Some(i) = at(row.try_get::<i64, _>("b")?) {
+                column[i] = row.try_get::<Option<i64>, _>("v")?.map(|v| v as f64);
+            }
+        }
+        out.values[k] = column;
+    }
+    for (k, name) in range.extras.iter().enumerate() {
+        let sql = format!(
+            "SELECT {bucket} AS b, AVG(value) AS v FROM sample_channels WHERE battery_id = $1 AND t_s >= $2 \
+             AND t_s <= $3 AND channel = $6 GROUP BY b"
+        );
+        let mut column = vec![None; buckets.len()];
+        let found = sqlx::query(AssertSqlSafe(sql))
+            .bind(battery_id)
+            .bind(lo)
+            .bind(hi)
+            .bind(width)
+            .bind(last_bucket)
+            .bind(name)
+            .fetch_all(&db.pool)
+            .await?;
+        for row in &found {
+            if let Some(i) = at(row.try_get::<i64, _>("b")?) {
+                column[i] = row.try_get::<Option<f64>, _>("v")?;
+            }
+        }
+        out.extra_values[k] = column;
     }
     Ok(out)
 }
@@ -553,12 +680,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn insert_sql_numbers_parameters() {
-        let s = insert_sql(SAMPLE_COLUMNS, 10, 2, "battery_id, t_s");
-        assert!(s.contains("($1,$2,$3,$4,$5,$6,$7,$8,$9,$10),($11,"));
-        assert!(
-            s.ends_with("($11,$12,$13,$14,$15,$16,$17,$18,$19,$20) ON CONFLICT (battery_id, t_s) DO NOTHING")
-        );
+    fn json_rows_keep_every_bit_and_missing_values() {
+        let rows = Rows {
+            t_s: vec![0.1 + 0.2, 1e-300],
+            floats: [
+                vec![Some(3.0), Some(f64::MIN_POSITIVE / 8.0)],
+                vec![None, Some(-1.5e300)],
+                vec![Some(25.0), None],
+                vec![Some(0.0), None],
+                vec![None, Some(1.0 / 3.0)],
+            ],
+            ints: [vec![Some(1), None], vec![Some(-2), Some(i64::from(u32::MAX))]],
+            ..Rows::default()
+        };
+        let s = samples_json(&rows, 0..2);
+        assert!(s.starts_with("[[0.30000000000000004,3.0,null,25.0,0.0,null,1,-2],[1e-300,"), "{s}");
+        let back: Vec<Vec<Option<f64>>> = serde_json::from_str(&s).unwrap();
+        assert_eq!(back[1][1].unwrap().to_bits(), (f64::MIN_POSITIVE / 8.0).to_bits());
+        assert_eq!(back[1][5].unwrap().to_bits(), (1.0f64 / 3.0).to_bits());
+        assert_eq!(back[1][7], Some(f64::from(u32::MAX)));
+        assert_eq!(extra_json(&[(1.0, -0.25), (2.5, 1e21)]), "[[1.0,-0.25],[2.5,1e21]]");
+        assert_eq!(extra_json(&[]), "[]");
     }
 
     #[test]

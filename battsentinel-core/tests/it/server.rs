@@ -571,6 +571,50 @@ fn voltage_samples(t0: f64, volts: &[f64]) -> Value {
     json!({ "samples": s })
 }
 
+/// Values survive the database bit for bit (they travel as shortest round-trip JSON text inside the insert
+/// statements): awkward decimals, subnormals, extreme exponents, exact integers.
+#[tokio::test]
+async fn stored_values_read_back_bit_for_bit() {
+    let t = TestApp::new().await;
+    let tok = t.user("bits").await;
+    let bat = t.battery(&tok, "bits").await;
+    let url = format!("/api/batteries/{bat}/data");
+    let awkward: [f64; 12] = [
+        0.1 + 0.2,
+        1.0 / 3.0,
+        -2.0 / 7.0,
+        5e-324,
+        2.2250738585072014e-308,
+        1.7976931348623157e308,
+        -1e-300,
+        123456789.12345679,
+        4.35,
+        9007199254740993.0,
+        3.0,
+        -0.5,
+    ];
+    let samples: Vec<Value> = awkward
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            json!({"time_s": 1.0 / 3.0 + i as f64 * 0.1, "voltage_v": x, "current_a": -x,
+                   "channels": {"probe": x * 0.5}})
+        })
+        .collect();
+    let (s, v) = t.call("POST", &url, Some(&tok), Some(json!({ "samples": samples }))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["rows_inserted"].as_u64(), Some(awkward.len() as u64));
+    let (s, r) = t.call("GET", &format!("{url}?channels=voltage_v,current_a,probe"), Some(&tok), None).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    for (i, &x) in awkward.iter().enumerate() {
+        let bits = |v: &Value| v.as_f64().map(f64::to_bits);
+        assert_eq!(bits(&r["time_s"][i]), Some((1.0 / 3.0 + i as f64 * 0.1).to_bits()), "time {i}");
+        assert_eq!(bits(&r["series"]["voltage_v"][i]), Some(x.to_bits()), "voltage {i}: {x:e}");
+        assert_eq!(bits(&r["series"]["current_a"][i]), Some((-x).to_bits()), "current {i}: {x:e}");
+        assert_eq!(bits(&r["series"]["probe"][i]), Some((x * 0.5).to_bits()), "probe {i}: {x:e}");
+    }
+}
+
 #[tokio::test]
 async fn multipart_upload_of_a_cycler_file_stores_every_channel() {
     let t = TestApp::new().await;

@@ -292,6 +292,7 @@ pub(crate) async fn upload(
                 .to_string(),
         });
     };
+    let parsed = std::time::Instant::now();
     let rules = engine::rule_set_for(&state.db, battery.id, battery.chemistry.as_deref()).await?;
     let battery_id = battery.id;
     let (log, rows, evaluated) = tokio::task::spawn_blocking(move || {
@@ -301,6 +302,7 @@ pub(crate) async fn upload(
     })
     .await
     .map_err(|e| ApiError::Internal { detail: format!("evaluation task: {e}") })??;
+    let evaluated_at = std::time::Instant::now();
     let stored = samples::store(
         &state.db,
         battery.id,
@@ -313,6 +315,17 @@ pub(crate) async fn upload(
     )
     .await?;
     let received = rows.len() as u64;
+    let store_s = evaluated_at.elapsed().as_secs_f64();
+    tracing::info!(
+        battery_id,
+        upload_id = stored.upload_id,
+        rows = received,
+        rows_inserted = stored.rows_inserted,
+        evaluate_ms = (evaluated_at - parsed).as_secs_f64() * 1e3,
+        store_ms = store_s * 1e3,
+        store_rows_per_s = received as f64 / store_s.max(1e-9),
+        "upload stored"
+    );
     Ok((
         StatusCode::CREATED,
         ApiJson(UploadOut {

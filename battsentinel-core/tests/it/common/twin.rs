@@ -1,7 +1,6 @@
 //! Fixture helpers for the twin tests.
 #![allow(dead_code)]
 
-
 pub use super::shared_data;
 
 /// A numeric CSV with a header: (header, rows).
