@@ -4,8 +4,8 @@
 //! Protocols, inputs and parameter sets are the core's serde types, given as dicts (or JSON / TOML text).
 
 use battsentinel_core::twin::{
-    self, CellParams, CellValidParams, Ekf, EkfParams, HppcFitParams, InitialState, Input, Protocol,
-    Simulator, State, Trace,
+    self, CellParams, CellValidParams, Ekf, EkfParams, EkfSnapshot, HppcFitParams, InitialState, Input,
+    Protocol, Simulator, State, Trace,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -346,6 +346,34 @@ impl PySocEstimator {
     ) -> PyResult<Bound<'py, PyAny>> {
         let e = self.inner.update(voltage_v, current_a, temperature_c, dt_s).py()?;
         to_py_obj(py, &e)
+    }
+
+    /// The filter's complete state as a dict (`params`, `tuning`, `state` = [SoC, V_1, …], `covariance`
+    /// row by row); `SocEstimator.from_snapshot(d)` resumes it with identical estimates.
+    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_obj(py, &self.inner.snapshot())
+    }
+
+    /// Resumes an estimator from `snapshot()` (a dict, or its JSON text).
+    #[classmethod]
+    fn from_snapshot(_cls: &Bound<'_, pyo3::types::PyType>, snapshot: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let v = match snapshot.cast::<PyString>() {
+            Ok(s) => {
+                serde_json::from_str(s.to_str()?).map_err(|e| param_err(format!("EKF snapshot: {e}")))?
+            }
+            Err(_) => py_to_json(snapshot)?,
+        };
+        let snap: EkfSnapshot = from_json_value(v, "EKF snapshot")?;
+        Ok(Self { inner: Ekf::from_snapshot(snap).py()? })
+    }
+
+    /// Pickles as its snapshot.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
+        let py = slf.py();
+        let json =
+            serde_json::to_string(&slf.borrow().inner.snapshot()).map_err(|e| param_err(e.to_string()))?;
+        let restore = slf.get_type().getattr("from_snapshot")?;
+        pyo3::types::PyTuple::new(py, [restore, pyo3::types::PyTuple::new(py, [json])?.into_any()])
     }
 
     /// Runs the filter over a whole log (voltage, current, first temperature channel or 25 °C) and returns a

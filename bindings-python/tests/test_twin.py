@@ -86,3 +86,24 @@ def test_soc_estimator_converges():
     assert abs(est["soc"].iloc[-1] - tr["soc"].iloc[-1]) < 0.02
     with pytest.raises(bs.ParamError):
         bs.SocEstimator(cell, soc0=0.5, bogus=1.0)
+
+
+def test_soc_estimator_pickles_and_resumes_identically():
+    import pickle
+
+    cell = bs.CellParams.ecm_example()
+    a = bs.SocEstimator(cell, soc0=0.7)
+    for k in range(30):
+        a.update(3.65 - 0.001 * k, 80.0, 25.0, 1.0)
+    b = pickle.loads(pickle.dumps(a))
+    c = bs.SocEstimator.from_snapshot(a.snapshot())
+    snap = a.snapshot()
+    assert len(snap["covariance"]) == len(snap["state"]) ** 2
+    for k in range(30):
+        ea = a.update(3.62 - 0.001 * k, 80.0, 25.0, 1.0)
+        eb = b.update(3.62 - 0.001 * k, 80.0, 25.0, 1.0)
+        ec = c.update(3.62 - 0.001 * k, 80.0, 25.0, 1.0)
+        assert ea == eb == ec
+    bad = dict(snap, covariance=snap["covariance"][:-1])
+    with pytest.raises(bs.ParamError):
+        bs.SocEstimator.from_snapshot(bad)

@@ -603,14 +603,8 @@ pub(crate) async fn read_downsampled(
         sql.push_str(&format!(", AVG({}) AS {}", CHANNELS[c], CHANNELS[c]));
     }
     sql.push_str(" FROM samples WHERE battery_id = $1 AND t_s >= $2 AND t_s <= $3 GROUP BY b ORDER BY b");
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(battery_id)
-        .bind(lo)
-        .bind(hi)
-        .bind(width)
-        .bind(last_bucket)
-        .fetch_all(&db.pool)
-        .await?;
+    let grid = BucketGrid { battery_id, lo, hi, width, last_bucket };
+    let rows = grid.query(sql).fetch_all(&db.pool).await?;
     let mut out = Series {
         t_s: Vec::with_capacity(rows.len()),
         values: vec![Vec::new(); nc],
@@ -626,53 +620,60 @@ pub(crate) async fn read_downsampled(
             }
         }
     }
-    let at = |b: i64| buckets.binary_search(&b).ok();
     for (k, &c) in range.channels.iter().enumerate().filter(|(_, &c)| c >= FLOAT_CHANNELS) {
         let col = CHANNELS[c];
         let sql = format!(
-            "SELECT b, v FROM (SELECT {bucket} AS b, {col} AS v, ROW_NUMBER() OVER (PARTITION BY {bucket} \
-             ORDER BY t_s DESC) AS rn FROM samples WHERE battery_id = $1 AND t_s >= $2 AND t_s <= $3 \
-             AND {col} IS NOT NULL) last_in_bucket WHERE rn = 1"
+            "SELECT b, CAST(v AS DOUBLE PRECISION) AS v FROM (SELECT {bucket} AS b, {col} AS v, ROW_NUMBER() \
+             OVER (PARTITION BY {bucket} ORDER BY t_s DESC) AS rn FROM samples WHERE battery_id = $1 \
+             AND t_s >= $2 AND t_s <= $3 AND {col} IS NOT NULL) last_in_bucket WHERE rn = 1"
         );
-        let mut column = vec![None; buckets.len()];
-        let found = sqlx::query(AssertSqlSafe(sql))
-            .bind(battery_id)
-            .bind(lo)
-            .bind(hi)
-            .bind(width)
-            .bind(last_bucket)
-            .fetch_all(&db.pool)
-            .await?;
-        for row in &found {
-            if let Some(i) = at(row.try_get::<i64, _>("b")?) {
-                column[i] = row.try_get::<Option<i64>, _>("v")?.map(|v| v as f64);
-            }
-        }
-        out.values[k] = column;
+        out.values[k] = grid.column(db, grid.query(sql), &buckets).await?;
     }
     for (k, name) in range.extras.iter().enumerate() {
         let sql = format!(
             "SELECT {bucket} AS b, AVG(value) AS v FROM sample_channels WHERE battery_id = $1 AND t_s >= $2 \
              AND t_s <= $3 AND channel = $6 GROUP BY b"
         );
+        out.extra_values[k] = grid.column(db, grid.query(sql).bind(name), &buckets).await?;
+    }
+    Ok(out)
+}
+
+/// The bucket grid of a downsampled read: queries bind `$1` battery, `$2` lo, `$3` hi, `$4` bucket width and
+/// `$5` last bucket index.
+struct BucketGrid {
+    battery_id: i64,
+    lo: f64,
+    hi: f64,
+    width: f64,
+    last_bucket: i64,
+}
+
+impl BucketGrid {
+    fn query(&self, sql: String) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(self.battery_id)
+            .bind(self.lo)
+            .bind(self.hi)
+            .bind(self.width)
+            .bind(self.last_bucket)
+    }
+
+    /// Runs a query of `(b, v)` rows and aligns `v` with `buckets` (missing where a bucket has no row).
+    async fn column(
+        &self,
+        db: &Db,
+        query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>,
+        buckets: &[i64],
+    ) -> Result<Vec<Option<f64>>, ApiError> {
         let mut column = vec![None; buckets.len()];
-        let found = sqlx::query(AssertSqlSafe(sql))
-            .bind(battery_id)
-            .bind(lo)
-            .bind(hi)
-            .bind(width)
-            .bind(last_bucket)
-            .bind(name)
-            .fetch_all(&db.pool)
-            .await?;
-        for row in &found {
-            if let Some(i) = at(row.try_get::<i64, _>("b")?) {
+        for row in query.fetch_all(&db.pool).await? {
+            if let Ok(i) = buckets.binary_search(&row.try_get::<i64, _>("b")?) {
                 column[i] = row.try_get::<Option<f64>, _>("v")?;
             }
         }
-        out.extra_values[k] = column;
+        Ok(column)
     }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::MAX_RC;
-use super::params::CellValidParams;
+use super::params::{CellParams, CellValidParams};
 use super::SimError;
-use crate::params::positive;
+use crate::params::{positive, ParamError};
 
 const N: usize = 1 + MAX_RC;
 
@@ -53,6 +53,31 @@ pub struct SocEstimate {
     pub v_rc_v: [f64; MAX_RC],
     /// Innovation: measured minus predicted voltage (V).
     pub innovation_v: f64,
+}
+
+/// The complete state of a running [`Ekf`]: enough to save an estimator and resume it later, in another
+/// process or runtime, with identical estimates.
+///
+/// # Examples
+/// ```
+/// use battsentinel_core::twin::{CellParams, Ekf, EkfParams};
+/// let mut ekf = Ekf::new(CellParams::ecm_example().check().unwrap(), EkfParams::default(), 0.5).unwrap();
+/// ekf.update(3.60, 100.0, 25.0, 1.0).unwrap();
+/// let json = serde_json::to_string(&ekf.snapshot()).unwrap();
+/// let mut resumed = Ekf::from_snapshot(serde_json::from_str(&json).unwrap()).unwrap();
+/// assert_eq!(resumed.update(3.59, 100.0, 25.0, 1.0).unwrap(), ekf.update(3.59, 100.0, 25.0, 1.0).unwrap());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EkfSnapshot {
+    /// The cell parameters (checked again on restore).
+    pub params: CellParams,
+    /// The filter tuning.
+    pub tuning: EkfParams,
+    /// State `[SoC, V_1 (V), …, V_n (V)]`, `1 + n_rc` values.
+    pub state: Vec<f64>,
+    /// Covariance of the state, `(1 + n_rc)²` values row by row.
+    pub covariance: Vec<f64>,
 }
 
 /// Extended Kalman filter for SoC.
@@ -98,6 +123,50 @@ impl Ekf {
         let mut x = [0.0; N];
         x[0] = soc0;
         Ok(Self { p: params, n, x, cov, tune })
+    }
+
+    /// The filter's complete state (see [`EkfSnapshot`]).
+    pub fn snapshot(&self) -> EkfSnapshot {
+        EkfSnapshot {
+            params: self.p.params().clone(),
+            tuning: self.tune,
+            state: self.x[..self.n].to_vec(),
+            covariance: (0..self.n).flat_map(|i| self.cov[i][..self.n].to_vec()).collect(),
+        }
+    }
+
+    /// Resumes a filter from [`Ekf::snapshot`].
+    ///
+    /// # Errors
+    /// [`SimError::Params`] when the parameters or tuning do not check, or the state or covariance have the
+    /// wrong length or non-finite values; [`SimError::SocOutsideTable`] for a SoC outside the OCV table.
+    pub fn from_snapshot(snapshot: EkfSnapshot) -> Result<Self, SimError> {
+        let EkfSnapshot { params, tuning, state, covariance } = snapshot;
+        let params = params.check()?;
+        let soc0 = state.first().copied().unwrap_or(f64::NAN);
+        let mut ekf = Self::new(params, tuning, soc0)?;
+        let n = ekf.n;
+        if state.len() != n || covariance.len() != n * n {
+            return Err(ParamError::Inconsistent {
+                reason: format!(
+                    "an EKF snapshot of a cell with {} RC pairs needs {n} state values and {} covariance \
+                     values, not {} and {}",
+                    n - 1,
+                    n * n,
+                    state.len(),
+                    covariance.len()
+                ),
+            }
+            .into());
+        }
+        if let Some(v) = state.iter().chain(&covariance).find(|v| !v.is_finite()) {
+            return Err(ParamError::invalid("state/covariance", v, "finite values").into());
+        }
+        ekf.x[..n].copy_from_slice(&state);
+        for i in 0..n {
+            ekf.cov[i][..n].copy_from_slice(&covariance[i * n..(i + 1) * n]);
+        }
+        Ok(ekf)
     }
 
     /// The covariance of `[SoC, V_1, …]` (only the first `1 + n_rc` rows/columns are used).

@@ -34,7 +34,7 @@ mod trace;
 
 pub use ageing::{fit_ageing, AgeingFit, AgeingParams, AgeingPoint, AgeingProjection, DutyCycle};
 pub use eis::{fit_eis, EisCircuit, EisFit, EisFitParams, Warburg};
-pub use ekf::{Ekf, EkfParams, SocEstimate};
+pub use ekf::{Ekf, EkfParams, EkfSnapshot, SocEstimate};
 pub use error::SimError;
 pub use faults::{
     generate_labelled_logs, inject_sensor_fault, random_fault, simulate_fault, CyclingSchedule, Fault,
