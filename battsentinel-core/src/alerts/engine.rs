@@ -191,11 +191,15 @@ pub struct EngineStats {
     pub window_evictions: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tri {
-    F,
-    T,
-    U,
+/// A three-valued truth: false, unknown, true, ordered `F < U < T` so that `all` is the minimum of its
+/// operands, `any` the maximum and `not` the mirror image (`T ↔ F`, `U` stays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Tri(u8);
+
+impl Tri {
+    const F: Tri = Tri(0);
+    const U: Tri = Tri(1);
+    const T: Tri = Tri(2);
 }
 
 /// A growable ring buffer of `(t, x)` pairs with a power-of-two capacity: the deque of a window without
@@ -334,7 +338,14 @@ impl WindowState {
 
     /// Appends `(t, x)` to a monotonic deque, after removing the entries `x` dominates (`dominated(back, x)`).
     #[inline]
-    fn push_mono(q: &mut Ring, t: f64, x: f64, cap: usize, evictions: &mut u64, dominated: fn(f64, f64) -> bool) {
+    fn push_mono(
+        q: &mut Ring,
+        t: f64,
+        x: f64,
+        cap: usize,
+        evictions: &mut u64,
+        dominated: fn(f64, f64) -> bool,
+    ) {
         while q.back().is_some_and(|(_, xb)| dominated(xb, x)) {
             q.pop_back();
         }
@@ -351,6 +362,9 @@ impl WindowState {
         }
         let lo = t - self.seconds;
         let finite = x.is_finite();
+        // Unknown until the stream has covered the window since the start or the last gap.
+        let covered = t - self.start_t >= self.seconds;
+        let nan = f64::NAN;
         match self.agg {
             Aggregate::Mean | Aggregate::Rate => {
                 while self.buf.front().is_some_and(|(tf, _)| tf < lo) {
@@ -371,17 +385,42 @@ impl WindowState {
                         *evictions += 1;
                     }
                 }
+                if !covered {
+                    return nan;
+                }
+                if self.agg == Aggregate::Mean {
+                    if self.buf.is_empty() {
+                        nan
+                    } else {
+                        self.sum / self.buf.len() as f64
+                    }
+                } else {
+                    match self.buf.front() {
+                        Some((t0, x0)) if finite && t - t0 >= 0.5 * self.seconds => {
+                            (x - x0) / (t - t0) * self.per_s
+                        }
+                        _ => nan,
+                    }
+                }
             }
             Aggregate::Min => {
                 Self::expire(&mut self.minq, lo);
                 if finite {
                     Self::push_mono(&mut self.minq, t, x, self.cap, evictions, |xb, x| xb >= x);
                 }
+                match self.minq.front() {
+                    Some((_, m)) if covered => m,
+                    _ => nan,
+                }
             }
             Aggregate::Max => {
                 Self::expire(&mut self.maxq, lo);
                 if finite {
                     Self::push_mono(&mut self.maxq, t, x, self.cap, evictions, |xb, x| xb <= x);
+                }
+                match self.maxq.front() {
+                    Some((_, m)) if covered => m,
+                    _ => nan,
                 }
             }
             Aggregate::Range => {
@@ -391,30 +430,11 @@ impl WindowState {
                     Self::push_mono(&mut self.minq, t, x, self.cap, evictions, |xb, x| xb >= x);
                     Self::push_mono(&mut self.maxq, t, x, self.cap, evictions, |xb, x| xb <= x);
                 }
-            }
-        }
-        if t - self.start_t < self.seconds {
-            return f64::NAN;
-        }
-        let nan = f64::NAN;
-        match self.agg {
-            Aggregate::Mean => {
-                if self.buf.is_empty() {
-                    nan
-                } else {
-                    self.sum / self.buf.len() as f64
+                match (self.minq.front(), self.maxq.front()) {
+                    (Some(a), Some(b)) if covered => b.1 - a.1,
+                    _ => nan,
                 }
             }
-            Aggregate::Min => self.minq.front().map_or(nan, |p| p.1),
-            Aggregate::Max => self.maxq.front().map_or(nan, |p| p.1),
-            Aggregate::Range => match (self.minq.front(), self.maxq.front()) {
-                (Some(a), Some(b)) => b.1 - a.1,
-                _ => nan,
-            },
-            Aggregate::Rate => match self.buf.front() {
-                Some((t0, x0)) if finite && t - t0 >= 0.5 * self.seconds => (x - x0) / (t - t0) * self.per_s,
-                _ => nan,
-            },
         }
     }
 }
@@ -424,15 +444,66 @@ impl WindowState {
 #[derive(Debug, Clone)]
 enum Slot {
     Unbound,
-    One { idx: usize, lo: f64, hi: f64 },
+    One {
+        idx: usize,
+        lo: f64,
+        hi: f64,
+    },
     /// A reduction over `chans[start..start + len]` of the engine's channel list.
-    Across { start: usize, len: usize, how: Across },
+    Across {
+        start: usize,
+        len: usize,
+        how: Across,
+    },
     /// Any of `chans[start..start + len]` missing (1) or none (0); the plausibility bounds are unused.
-    Missing { start: usize, len: usize },
-    Diff { a: usize, b: usize, abs: bool },
-    Abs { a: usize },
+    Missing {
+        start: usize,
+        len: usize,
+    },
+    Diff {
+        a: usize,
+        b: usize,
+        abs: bool,
+    },
+    Abs {
+        a: usize,
+    },
     /// A sliding window over slot `src`; the state is `windows[win]`.
-    Window { src: usize, win: usize },
+    Window {
+        src: usize,
+        win: usize,
+    },
+}
+
+/// The slot computation as run per sample: first the slots read from the sample, in typed lists (no
+/// dispatch per slot), then the derived slots (`Diff`, `Abs`, `Window`) in slot order, which is a
+/// dependency order. Unbound slots stay `NaN`.
+#[derive(Debug, Clone, Default)]
+struct Plan {
+    /// `(slot, signal index, plausible low, plausible high)`.
+    one: Vec<(usize, usize, f64, f64)>,
+    /// `(slot, start, len, how)` over the engine's channel list.
+    across: Vec<(usize, usize, usize, Across)>,
+    /// `(slot, start, len)` over the engine's channel list.
+    missing: Vec<(usize, usize, usize)>,
+    /// `(slot, Diff | Abs | Window)`.
+    derived: Vec<(usize, Slot)>,
+}
+
+impl Plan {
+    fn new(slots: &[Slot]) -> Plan {
+        let mut p = Plan::default();
+        for (i, s) in slots.iter().enumerate() {
+            match *s {
+                Slot::Unbound => {}
+                Slot::One { idx, lo, hi } => p.one.push((i, idx, lo, hi)),
+                Slot::Across { start, len, how } => p.across.push((i, start, len, how)),
+                Slot::Missing { start, len } => p.missing.push((i, start, len)),
+                Slot::Diff { .. } | Slot::Abs { .. } | Slot::Window { .. } => p.derived.push((i, s.clone())),
+            }
+        }
+        p
+    }
 }
 
 /// One comparison of a derived signal, compiled to a band test with a latch: the leaf holds when
@@ -450,6 +521,7 @@ struct Leaf {
 }
 
 impl Leaf {
+    /// Unknown for a missing `x` (the latch holds), else the latch becomes the test's result.
     #[inline]
     fn step(&mut self, x: f64) -> Tri {
         if x.is_nan() {
@@ -457,11 +529,7 @@ impl Leaf {
         }
         let [lo, hi] = self.band[usize::from(self.latched)];
         self.latched = within(x, lo, hi) != self.outside;
-        if self.latched {
-            Tri::T
-        } else {
-            Tri::F
-        }
+        Tri(2 * u8::from(self.latched))
     }
 
     fn same_test(&self, other: &Leaf) -> bool {
@@ -470,14 +538,16 @@ impl Leaf {
     }
 }
 
-/// A composition node of the flat condition program. Its operands are `kids[start..start + len]` (for
-/// `Not`, `kids[kid]`), indices into the engine's three-valued results (leaves first, then composition
-/// nodes in post-order, so operands are always computed before the node).
+/// A composition node of the flat condition program, in one uniform shape evaluated without dispatch:
+/// the minimum (`all`) or maximum (`any`) of the operands `kids[start..start + len]`, mirrored if `not`
+/// (`not c` is `any [c]` mirrored). Operands are indices into the engine's three-valued results (leaves
+/// first, then composition nodes in post-order, so operands are always computed before the node).
 #[derive(Debug, Clone, Copy)]
-enum Comb {
-    All { start: usize, len: usize },
-    Any { start: usize, len: usize },
-    Not { kid: usize },
+struct Comb {
+    start: usize,
+    len: usize,
+    all: bool,
+    not: bool,
 }
 
 /// A reference to a condition result while compiling: a leaf, or a composition node (renumbered once the
@@ -569,7 +639,7 @@ struct KeyRt {
 pub struct AlertEngine {
     signals: Vec<String>,
     unbound: Vec<String>,
-    slots: Vec<Slot>,
+    plan: Plan,
     /// Channel lists of the `Across` and `Missing` slots: `(signal index, plausible low, plausible high)`.
     chans: Vec<(usize, f64, f64)>,
     windows: Vec<WindowState>,
@@ -739,7 +809,12 @@ impl Compiler<'_> {
 
     /// Compiles a condition into leaves and composition nodes; `leaf_slots` collects the slots whose values
     /// an event of the rule reports.
-    fn condition(&mut self, rule: &str, c: &Condition, leaf_slots: &mut Vec<usize>) -> Result<Ref, RuleError> {
+    fn condition(
+        &mut self,
+        rule: &str,
+        c: &Condition,
+        leaf_slots: &mut Vec<usize>,
+    ) -> Result<Ref, RuleError> {
         let set = self.set;
         let mut report = |s: usize| {
             if !leaf_slots.contains(&s) {
@@ -802,17 +877,14 @@ impl Compiler<'_> {
                 }
                 let start = self.kids.len();
                 self.kids.extend(ids);
-                self.combs.push(if matches!(c, Condition::All(_)) {
-                    Comb::All { start, len: cs.len() }
-                } else {
-                    Comb::Any { start, len: cs.len() }
-                });
+                let all = matches!(c, Condition::All(_));
+                self.combs.push(Comb { start, len: cs.len(), all, not: false });
                 Ok(Ref::Comb(self.combs.len() - 1))
             }
             Condition::Not(sub) => {
                 let child = self.condition(rule, sub, leaf_slots)?;
                 self.kids.push(child);
-                self.combs.push(Comb::Not { kid: self.kids.len() - 1 });
+                self.combs.push(Comb { start: self.kids.len() - 1, len: 1, all: false, not: true });
                 Ok(Ref::Comb(self.combs.len() - 1))
             }
         }
@@ -909,7 +981,7 @@ impl AlertEngine {
         let mut engine = AlertEngine {
             signals: signals.to_vec(),
             unbound: c.unbound,
-            slots: c.slots,
+            plan: Plan::new(&c.slots),
             chans: c.chans,
             windows: c.windows,
             labels: c.labels,
@@ -1070,46 +1142,38 @@ impl AlertEngine {
         let nan = f64::NAN;
         let read = |i: usize| values.get(i).copied().unwrap_or(nan);
         let vals = &mut self.vals;
-        for (i, slot) in self.slots.iter().enumerate() {
-            let v = match *slot {
-                Slot::Unbound => nan,
-                Slot::One { idx, lo, hi } => {
-                    let x = read(idx);
-                    if within(x, lo, hi) {
-                        x
-                    } else {
-                        nan
-                    }
+        for &(slot, idx, lo, hi) in &self.plan.one {
+            let x = read(idx);
+            vals[slot] = if within(x, lo, hi) { x } else { nan };
+        }
+        for &(slot, start, len, how) in &self.plan.across {
+            let (mut mx, mut mn, mut sum, mut n) = (f64::NEG_INFINITY, f64::INFINITY, 0.0, 0usize);
+            for &(idx, lo, hi) in &self.chans[start..start + len] {
+                let x = read(idx);
+                if within(x, lo, hi) {
+                    mx = mx.max(x);
+                    mn = mn.min(x);
+                    sum += x;
+                    n += 1;
                 }
-                Slot::Across { start, len, how } => {
-                    let (mut mx, mut mn, mut sum, mut n) = (f64::NEG_INFINITY, f64::INFINITY, 0.0, 0usize);
-                    for &(idx, lo, hi) in &self.chans[start..start + len] {
-                        let x = read(idx);
-                        if within(x, lo, hi) {
-                            mx = mx.max(x);
-                            mn = mn.min(x);
-                            sum += x;
-                            n += 1;
-                        }
-                    }
-                    if n == 0 {
-                        nan
-                    } else {
-                        match how {
-                            Across::Max => mx,
-                            Across::Min => mn,
-                            Across::Mean => sum / n as f64,
-                            Across::Spread => mx - mn,
-                        }
-                    }
+            }
+            vals[slot] = if n == 0 {
+                nan
+            } else {
+                match how {
+                    Across::Max => mx,
+                    Across::Min => mn,
+                    Across::Mean => sum / n as f64,
+                    Across::Spread => mx - mn,
                 }
-                Slot::Missing { start, len } => {
-                    if self.chans[start..start + len].iter().any(|&(idx, _, _)| read(idx).is_nan()) {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                }
+            };
+        }
+        for &(slot, start, len) in &self.plan.missing {
+            let any = self.chans[start..start + len].iter().any(|&(idx, _, _)| read(idx).is_nan());
+            vals[slot] = if any { 1.0 } else { 0.0 };
+        }
+        for (slot, d) in &self.plan.derived {
+            let v = match *d {
                 Slot::Diff { a, b, abs } => {
                     let d = vals[a] - vals[b];
                     if abs {
@@ -1122,8 +1186,9 @@ impl AlertEngine {
                 Slot::Window { src, win } => {
                     self.windows[win].update(t, vals[src], &mut self.stats.window_evictions)
                 }
+                Slot::Unbound | Slot::One { .. } | Slot::Across { .. } | Slot::Missing { .. } => nan,
             };
-            vals[i] = v;
+            vals[*slot] = v;
         }
     }
 
@@ -1135,35 +1200,13 @@ impl AlertEngine {
         }
         let n_leaves = self.leaves.len();
         for (j, c) in self.combs.iter().enumerate() {
-            let v = match *c {
-                Comb::All { start, len } => {
-                    let mut acc = Tri::T;
-                    for &k in &self.kids[start..start + len] {
-                        match res[k] {
-                            Tri::F => acc = Tri::F,
-                            Tri::U if acc == Tri::T => acc = Tri::U,
-                            _ => {}
-                        }
-                    }
-                    acc
-                }
-                Comb::Any { start, len } => {
-                    let mut acc = Tri::F;
-                    for &k in &self.kids[start..start + len] {
-                        match res[k] {
-                            Tri::T => acc = Tri::T,
-                            Tri::U if acc == Tri::F => acc = Tri::U,
-                            _ => {}
-                        }
-                    }
-                    acc
-                }
-                Comb::Not { kid } => match res[self.kids[kid]] {
-                    Tri::T => Tri::F,
-                    Tri::F => Tri::T,
-                    Tri::U => Tri::U,
-                },
-            };
+            let (mut mn, mut mx) = (Tri::T, Tri::F);
+            for &k in &self.kids[c.start..c.start + c.len] {
+                mn = mn.min(res[k]);
+                mx = mx.max(res[k]);
+            }
+            let v = if c.all { mn } else { mx };
+            let v = if c.not { Tri(2 - v.0) } else { v };
             res[n_leaves + j] = v;
         }
     }
