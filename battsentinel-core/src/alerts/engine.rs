@@ -8,7 +8,7 @@ use crate::data::BatteryLog;
 use crate::params::{ParamError, ParamGuard};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 /// Validated engine parameters (see [`EngineParams`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -191,13 +191,103 @@ pub struct EngineStats {
     pub window_evictions: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tri {
-    F,
-    T,
-    U,
+/// A three-valued truth: false, unknown, true, ordered `F < U < T` so that `all` is the minimum of its
+/// operands, `any` the maximum and `not` the mirror image (`T ↔ F`, `U` stays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Tri(u8);
+
+impl Tri {
+    const F: Tri = Tri(0);
+    const U: Tri = Tri(1);
+    const T: Tri = Tri(2);
 }
 
+/// A growable ring buffer of `(t, x)` pairs with a power-of-two capacity: the deque of a window without
+/// the wrap-around arithmetic of a general-purpose deque. It grows (doubling) only while the window needs
+/// more room, so its capacity stays below twice the most entries the window ever held.
+#[derive(Debug, Clone, Default)]
+struct Ring {
+    buf: Vec<(f64, f64)>,
+    head: usize,
+    len: usize,
+}
+
+impl Ring {
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.buf.len().wrapping_sub(1)
+    }
+
+    #[inline]
+    fn front(&self) -> Option<(f64, f64)> {
+        if self.len == 0 {
+            None
+        } else {
+            Some(self.buf[self.head])
+        }
+    }
+
+    #[inline]
+    fn back(&self) -> Option<(f64, f64)> {
+        if self.len == 0 {
+            None
+        } else {
+            Some(self.buf[(self.head + self.len - 1) & self.mask()])
+        }
+    }
+
+    #[inline]
+    fn pop_front(&mut self) -> Option<(f64, f64)> {
+        let v = self.front()?;
+        self.head = (self.head + 1) & self.mask();
+        self.len -= 1;
+        Some(v)
+    }
+
+    #[inline]
+    fn pop_back(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+
+    #[inline]
+    fn push_back(&mut self, v: (f64, f64)) {
+        if self.len == self.buf.len() {
+            self.grow();
+        }
+        let i = (self.head + self.len) & self.mask();
+        self.buf[i] = v;
+        self.len += 1;
+    }
+
+    #[cold]
+    fn grow(&mut self) {
+        let cap = (self.buf.len() * 2).max(8);
+        let mut buf = Vec::with_capacity(cap);
+        let mask = self.mask();
+        buf.extend((0..self.len).map(|k| self.buf[(self.head + k) & mask]));
+        buf.resize(cap, (0.0, 0.0));
+        self.buf = buf;
+        self.head = 0;
+    }
+
+    fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+    }
+}
+
+/// A sliding-window aggregate in O(1) amortised time per sample: a running sum over the raw entries for
+/// `mean` and `rate` (which needs the oldest entry), monotonic deques for `min`, `max` and `range`.
 #[derive(Debug, Clone)]
 struct WindowState {
     agg: Aggregate,
@@ -205,9 +295,9 @@ struct WindowState {
     per_s: f64,
     cap: usize,
     start_t: f64,
-    buf: VecDeque<(f64, f64)>,
-    minq: VecDeque<(f64, f64)>,
-    maxq: VecDeque<(f64, f64)>,
+    buf: Ring,
+    minq: Ring,
+    maxq: Ring,
     sum: f64,
 }
 
@@ -219,9 +309,9 @@ impl WindowState {
             per_s: w.per_s,
             cap,
             start_t: f64::NAN,
-            buf: VecDeque::new(),
-            minq: VecDeque::new(),
-            maxq: VecDeque::new(),
+            buf: Ring::default(),
+            minq: Ring::default(),
+            maxq: Ring::default(),
             sum: 0.0,
         }
     }
@@ -238,109 +328,234 @@ impl WindowState {
         self.buf.len() + self.minq.len() + self.maxq.len()
     }
 
+    /// Drops the entries older than `lo` from the front of a deque.
+    #[inline]
+    fn expire(q: &mut Ring, lo: f64) {
+        while q.front().is_some_and(|(tf, _)| tf < lo) {
+            q.pop_front();
+        }
+    }
+
+    /// Appends `(t, x)` to a monotonic deque, after removing the entries `x` dominates (`dominated(back, x)`).
+    #[inline]
+    fn push_mono(
+        q: &mut Ring,
+        t: f64,
+        x: f64,
+        cap: usize,
+        evictions: &mut u64,
+        dominated: fn(f64, f64) -> bool,
+    ) {
+        while q.back().is_some_and(|(_, xb)| dominated(xb, x)) {
+            q.pop_back();
+        }
+        q.push_back((t, x));
+        if q.len() > cap {
+            q.pop_front();
+            *evictions += 1;
+        }
+    }
+
     fn update(&mut self, t: f64, x: f64, evictions: &mut u64) -> f64 {
         if self.start_t.is_nan() {
             self.start_t = t;
         }
         let lo = t - self.seconds;
-        let uses_buf = matches!(self.agg, Aggregate::Mean | Aggregate::Rate);
-        let uses_min = matches!(self.agg, Aggregate::Min | Aggregate::Range);
-        let uses_max = matches!(self.agg, Aggregate::Max | Aggregate::Range);
-        while self.buf.front().is_some_and(|&(tf, _)| tf < lo) {
-            if let Some((_, xf)) = self.buf.pop_front() {
-                self.sum -= xf;
-            }
-        }
-        while self.minq.front().is_some_and(|&(tf, _)| tf < lo) {
-            self.minq.pop_front();
-        }
-        while self.maxq.front().is_some_and(|&(tf, _)| tf < lo) {
-            self.maxq.pop_front();
-        }
-        if self.buf.is_empty() {
-            self.sum = 0.0;
-        }
-        if x.is_finite() {
-            if uses_buf {
-                self.buf.push_back((t, x));
-                self.sum += x;
-                if self.buf.len() > self.cap {
+        let finite = x.is_finite();
+        // Unknown until the stream has covered the window since the start or the last gap.
+        let covered = t - self.start_t >= self.seconds;
+        let nan = f64::NAN;
+        match self.agg {
+            Aggregate::Mean | Aggregate::Rate => {
+                while self.buf.front().is_some_and(|(tf, _)| tf < lo) {
                     if let Some((_, xf)) = self.buf.pop_front() {
                         self.sum -= xf;
                     }
-                    *evictions += 1;
                 }
-            }
-            if uses_min {
-                while self.minq.back().is_some_and(|&(_, xb)| xb >= x) {
-                    self.minq.pop_back();
-                }
-                self.minq.push_back((t, x));
-                if self.minq.len() > self.cap {
-                    self.minq.pop_front();
-                    *evictions += 1;
-                }
-            }
-            if uses_max {
-                while self.maxq.back().is_some_and(|&(_, xb)| xb <= x) {
-                    self.maxq.pop_back();
-                }
-                self.maxq.push_back((t, x));
-                if self.maxq.len() > self.cap {
-                    self.maxq.pop_front();
-                    *evictions += 1;
-                }
-            }
-        }
-        if t - self.start_t < self.seconds {
-            return f64::NAN;
-        }
-        let nan = f64::NAN;
-        match self.agg {
-            Aggregate::Mean => {
                 if self.buf.is_empty() {
-                    nan
+                    self.sum = 0.0;
+                }
+                if finite {
+                    self.buf.push_back((t, x));
+                    self.sum += x;
+                    if self.buf.len() > self.cap {
+                        if let Some((_, xf)) = self.buf.pop_front() {
+                            self.sum -= xf;
+                        }
+                        *evictions += 1;
+                    }
+                }
+                if !covered {
+                    return nan;
+                }
+                if self.agg == Aggregate::Mean {
+                    if self.buf.is_empty() {
+                        nan
+                    } else {
+                        self.sum / self.buf.len() as f64
+                    }
                 } else {
-                    self.sum / self.buf.len() as f64
+                    match self.buf.front() {
+                        Some((t0, x0)) if finite && t - t0 >= 0.5 * self.seconds => {
+                            (x - x0) / (t - t0) * self.per_s
+                        }
+                        _ => nan,
+                    }
                 }
             }
-            Aggregate::Min => self.minq.front().map_or(nan, |p| p.1),
-            Aggregate::Max => self.maxq.front().map_or(nan, |p| p.1),
-            Aggregate::Range => match (self.minq.front(), self.maxq.front()) {
-                (Some(a), Some(b)) => b.1 - a.1,
-                _ => nan,
-            },
-            Aggregate::Rate => match self.buf.front() {
-                Some(&(t0, x0)) if x.is_finite() && t - t0 >= 0.5 * self.seconds => {
-                    (x - x0) / (t - t0) * self.per_s
+            Aggregate::Min => {
+                Self::expire(&mut self.minq, lo);
+                if finite {
+                    Self::push_mono(&mut self.minq, t, x, self.cap, evictions, |xb, x| xb >= x);
                 }
-                _ => nan,
-            },
+                match self.minq.front() {
+                    Some((_, m)) if covered => m,
+                    _ => nan,
+                }
+            }
+            Aggregate::Max => {
+                Self::expire(&mut self.maxq, lo);
+                if finite {
+                    Self::push_mono(&mut self.maxq, t, x, self.cap, evictions, |xb, x| xb <= x);
+                }
+                match self.maxq.front() {
+                    Some((_, m)) if covered => m,
+                    _ => nan,
+                }
+            }
+            Aggregate::Range => {
+                Self::expire(&mut self.minq, lo);
+                Self::expire(&mut self.maxq, lo);
+                if finite {
+                    Self::push_mono(&mut self.minq, t, x, self.cap, evictions, |xb, x| xb >= x);
+                    Self::push_mono(&mut self.maxq, t, x, self.cap, evictions, |xb, x| xb <= x);
+                }
+                match (self.minq.front(), self.maxq.front()) {
+                    (Some(a), Some(b)) if covered => b.1 - a.1,
+                    _ => nan,
+                }
+            }
         }
     }
 }
 
+/// How a derived signal is computed from the sample and from the signals before it (slots are in
+/// dependency order, each computed once per sample however many rules read it).
 #[derive(Debug, Clone)]
 enum Slot {
     Unbound,
-    One { idx: usize, lo: f64, hi: f64 },
-    Across { chans: Vec<(usize, f64, f64)>, how: Across },
-    Missing { chans: Vec<usize> },
-    Diff { a: usize, b: usize, abs: bool },
-    Abs { a: usize },
-    Window { src: usize, state: Box<WindowState> },
+    One {
+        idx: usize,
+        lo: f64,
+        hi: f64,
+    },
+    /// A reduction over `chans[start..start + len]` of the engine's channel list.
+    Across {
+        start: usize,
+        len: usize,
+        how: Across,
+    },
+    /// Any of `chans[start..start + len]` missing (1) or none (0); the plausibility bounds are unused.
+    Missing {
+        start: usize,
+        len: usize,
+    },
+    Diff {
+        a: usize,
+        b: usize,
+        abs: bool,
+    },
+    Abs {
+        a: usize,
+    },
+    /// A sliding window over slot `src`; the state is `windows[win]`.
+    Window {
+        src: usize,
+        win: usize,
+    },
 }
 
+/// The slot computation as run per sample: first the slots read from the sample, in typed lists (no
+/// dispatch per slot), then the derived slots (`Diff`, `Abs`, `Window`) in slot order, which is a
+/// dependency order. Unbound slots stay `NaN`.
+#[derive(Debug, Clone, Default)]
+struct Plan {
+    /// `(slot, signal index, plausible low, plausible high)`.
+    one: Vec<(usize, usize, f64, f64)>,
+    /// `(slot, start, len, how)` over the engine's channel list.
+    across: Vec<(usize, usize, usize, Across)>,
+    /// `(slot, start, len)` over the engine's channel list.
+    missing: Vec<(usize, usize, usize)>,
+    /// `(slot, Diff | Abs | Window)`.
+    derived: Vec<(usize, Slot)>,
+}
+
+impl Plan {
+    fn new(slots: &[Slot]) -> Plan {
+        let mut p = Plan::default();
+        for (i, s) in slots.iter().enumerate() {
+            match *s {
+                Slot::Unbound => {}
+                Slot::One { idx, lo, hi } => p.one.push((i, idx, lo, hi)),
+                Slot::Across { start, len, how } => p.across.push((i, start, len, how)),
+                Slot::Missing { start, len } => p.missing.push((i, start, len)),
+                Slot::Diff { .. } | Slot::Abs { .. } | Slot::Window { .. } => p.derived.push((i, s.clone())),
+            }
+        }
+        p
+    }
+}
+
+/// One comparison of a derived signal, compiled to a band test with a latch: the leaf holds when
+/// `within(x, band[latched]) != outside`. Above/below/inside/outside and their clear thresholds (hysteresis)
+/// are all this form: `above t (clear c)` is `outside [−∞, t]` (latched: `[−∞, c]`), `below t` is
+/// `outside [t, ∞]`, `missing` is `above 0.5`. A missing value is unknown and leaves the latch alone.
+/// Identical leaves (same slot and bands) are shared between rules: their latches evolve identically.
 #[derive(Debug, Clone)]
-enum Node {
-    Above { slot: usize, thr: f64, clear: f64, latched: bool },
-    Below { slot: usize, thr: f64, clear: f64, latched: bool },
-    Outside { slot: usize, lo: f64, hi: f64, clo: f64, chi: f64, latched: bool },
-    Inside { slot: usize, lo: f64, hi: f64, clo: f64, chi: f64, latched: bool },
-    Missing { slot: usize },
-    All { start: usize, len: usize },
-    Any { start: usize, len: usize },
-    Not { child: usize },
+struct Leaf {
+    slot: usize,
+    /// `[unlatched band, latched band]`, each `[low, high]`, inclusive.
+    band: [[f64; 2]; 2],
+    outside: bool,
+    latched: bool,
+}
+
+impl Leaf {
+    /// Unknown for a missing `x` (the latch holds), else the latch becomes the test's result.
+    #[inline]
+    fn step(&mut self, x: f64) -> Tri {
+        if x.is_nan() {
+            return Tri::U;
+        }
+        let [lo, hi] = self.band[usize::from(self.latched)];
+        self.latched = within(x, lo, hi) != self.outside;
+        Tri(2 * u8::from(self.latched))
+    }
+
+    fn same_test(&self, other: &Leaf) -> bool {
+        let bits = |l: &Leaf| l.band.map(|b| b.map(f64::to_bits));
+        self.slot == other.slot && self.outside == other.outside && bits(self) == bits(other)
+    }
+}
+
+/// A composition node of the flat condition program, in one uniform shape evaluated without dispatch:
+/// the minimum (`all`) or maximum (`any`) of the operands `kids[start..start + len]`, mirrored if `not`
+/// (`not c` is `any [c]` mirrored). Operands are indices into the engine's three-valued results (leaves
+/// first, then composition nodes in post-order, so operands are always computed before the node).
+#[derive(Debug, Clone, Copy)]
+struct Comb {
+    start: usize,
+    len: usize,
+    all: bool,
+    not: bool,
+}
+
+/// A reference to a condition result while compiling: a leaf, or a composition node (renumbered once the
+/// number of leaves is known).
+#[derive(Debug, Clone, Copy)]
+enum Ref {
+    Leaf(usize),
+    Comb(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,6 +568,9 @@ enum Phase {
 
 #[derive(Debug, Clone)]
 struct RuleRt {
+    /// The rule's condition result: an index into the engine's results.
+    root: usize,
+    phase: Phase,
     id: String,
     category: Category,
     severity: Severity,
@@ -360,11 +578,7 @@ struct RuleRt {
     for_s: f64,
     clear_for_s: f64,
     escalate: Vec<(f64, Severity)>,
-    nodes: Vec<Node>,
-    kids: Vec<usize>,
-    res: Vec<Tri>,
     leaf_slots: Vec<usize>,
-    phase: Phase,
     since: f64,
     onset: f64,
     raised_at: f64,
@@ -425,9 +639,19 @@ struct KeyRt {
 pub struct AlertEngine {
     signals: Vec<String>,
     unbound: Vec<String>,
-    slots: Vec<Slot>,
+    plan: Plan,
+    /// Channel lists of the `Across` and `Missing` slots: `(signal index, plausible low, plausible high)`.
+    chans: Vec<(usize, f64, f64)>,
+    windows: Vec<WindowState>,
     labels: Vec<String>,
     vals: Vec<f64>,
+    /// Every distinct comparison of every rule, evaluated once per sample.
+    leaves: Vec<Leaf>,
+    /// Composition nodes of every rule, in post-order.
+    combs: Vec<Comb>,
+    kids: Vec<usize>,
+    /// Three-valued results: one per leaf, then one per composition node.
+    res: Vec<Tri>,
     rules: Vec<RuleRt>,
     keys: Vec<KeyRt>,
     params: EngineValidParams,
@@ -442,9 +666,15 @@ struct Compiler<'a> {
     signals: &'a [String],
     cap: usize,
     slots: Vec<Slot>,
+    chans: Vec<(usize, f64, f64)>,
+    windows: Vec<WindowState>,
     labels: Vec<String>,
     index: HashMap<String, usize>,
     unbound: Vec<String>,
+    leaves: Vec<Leaf>,
+    combs: Vec<Comb>,
+    /// Children of the composition nodes, as compile-time references.
+    kids: Vec<Ref>,
 }
 
 impl Compiler<'_> {
@@ -496,14 +726,12 @@ impl Compiler<'_> {
             let (lo, hi) = self.plausible(signal, raw);
             Slot::One { idx: chans[0], lo, hi }
         } else {
-            let chans = chans
-                .iter()
-                .map(|&i| {
-                    let (lo, hi) = self.plausible(&self.signals[i], raw);
-                    (i, lo, hi)
-                })
-                .collect();
-            Slot::Across { chans, how: across.unwrap_or(Across::Max) }
+            let start = self.chans.len();
+            for &i in &chans {
+                let (lo, hi) = self.plausible(&self.signals[i], raw);
+                self.chans.push((i, lo, hi));
+            }
+            Slot::Across { start, len: chans.len(), how: across.unwrap_or(Across::Max) }
         };
         self.add(key, label, slot)
     }
@@ -539,8 +767,14 @@ impl Compiler<'_> {
                 agg => format!("{}[{}s]({})", agg_name(agg), w.seconds, self.labels[s]),
             };
             let key = format!("w|{s}|{:?}|{}|{}", w.agg, w.seconds.to_bits(), w.per_s.to_bits());
-            let state = Box::new(WindowState::new(w, self.cap));
-            s = self.add(key, label, Slot::Window { src: s, state });
+            s = match self.index.get(&key) {
+                Some(&i) => i,
+                None => {
+                    let win = self.windows.len();
+                    self.windows.push(WindowState::new(w, self.cap));
+                    self.add(key, label, Slot::Window { src: s, win })
+                }
+            };
         }
         s
     }
@@ -551,25 +785,44 @@ impl Compiler<'_> {
             return i;
         }
         let chans = self.channels(signal);
-        let slot = if chans.is_empty() { Slot::Unbound } else { Slot::Missing { chans } };
+        let slot = if chans.is_empty() {
+            Slot::Unbound
+        } else {
+            let start = self.chans.len();
+            self.chans.extend(chans.iter().map(|&i| (i, f64::NEG_INFINITY, f64::INFINITY)));
+            Slot::Missing { start, len: chans.len() }
+        };
         self.add(key, format!("missing({signal})"), slot)
     }
 
+    /// The leaf testing `slot` against `band` (shared with an identical leaf of an earlier rule).
+    fn leaf(&mut self, slot: usize, band: [[f64; 2]; 2], outside: bool) -> Ref {
+        let leaf = Leaf { slot, band, outside, latched: false };
+        match self.leaves.iter().position(|l| l.same_test(&leaf)) {
+            Some(i) => Ref::Leaf(i),
+            None => {
+                self.leaves.push(leaf);
+                Ref::Leaf(self.leaves.len() - 1)
+            }
+        }
+    }
+
+    /// Compiles a condition into leaves and composition nodes; `leaf_slots` collects the slots whose values
+    /// an event of the rule reports.
     fn condition(
         &mut self,
         rule: &str,
         c: &Condition,
-        nodes: &mut Vec<Node>,
-        kids: &mut Vec<usize>,
-        leaves: &mut Vec<usize>,
-    ) -> Result<usize, RuleError> {
+        leaf_slots: &mut Vec<usize>,
+    ) -> Result<Ref, RuleError> {
         let set = self.set;
-        let leaf = |s: usize, leaves: &mut Vec<usize>| {
-            if !leaves.contains(&s) {
-                leaves.push(s);
+        let mut report = |s: usize| {
+            if !leaf_slots.contains(&s) {
+                leaf_slots.push(s);
             }
         };
-        let node = match c {
+        let (ninf, inf) = (f64::NEG_INFINITY, f64::INFINITY);
+        match c {
             Condition::Above(cmp) | Condition::Below(cmp) => {
                 let slot = self.expr(
                     &cmp.signal,
@@ -579,20 +832,22 @@ impl Compiler<'_> {
                     cmp.raw,
                     cmp.window.as_ref(),
                 );
-                leaf(slot, leaves);
+                report(slot);
                 let thr = set.resolve(rule, "threshold", &cmp.threshold)?;
                 let clear =
                     cmp.clear.as_ref().map(|t| set.resolve(rule, "clear", t)).transpose()?.unwrap_or(thr);
-                if matches!(c, Condition::Above(_)) {
-                    Node::Above { slot, thr, clear, latched: false }
+                // x > t ⇔ x ∉ [−∞, t] and x < t ⇔ x ∉ [t, ∞] (for x not NaN; thresholds are finite).
+                let band = if matches!(c, Condition::Above(_)) {
+                    [[ninf, thr], [ninf, clear]]
                 } else {
-                    Node::Below { slot, thr, clear, latched: false }
-                }
+                    [[thr, inf], [clear, inf]]
+                };
+                Ok(self.leaf(slot, band, true))
             }
             Condition::Outside(r) | Condition::Inside(r) => {
                 let slot =
                     self.expr(&r.signal, r.across, r.minus.as_deref(), r.abs, r.raw, r.window.as_ref());
-                leaf(slot, leaves);
+                report(slot);
                 let lo = set.resolve(rule, "low", &r.low)?;
                 let hi = set.resolve(rule, "high", &r.high)?;
                 let clo = r
@@ -607,37 +862,32 @@ impl Compiler<'_> {
                     .map(|t| set.resolve(rule, "clear_high", t))
                     .transpose()?
                     .unwrap_or(hi);
-                if matches!(c, Condition::Outside(_)) {
-                    Node::Outside { slot, lo, hi, clo, chi, latched: false }
-                } else {
-                    Node::Inside { slot, lo, hi, clo, chi, latched: false }
-                }
+                Ok(self.leaf(slot, [[lo, hi], [clo, chi]], matches!(c, Condition::Outside(_))))
             }
             Condition::Missing(m) => {
                 let slot = self.missing(&m.signal);
-                leaf(slot, leaves);
-                Node::Missing { slot }
+                report(slot);
+                // The slot is 1 (a channel missing) or 0; `x > 0.5` without hysteresis.
+                Ok(self.leaf(slot, [[ninf, 0.5], [ninf, 0.5]], true))
             }
             Condition::All(cs) | Condition::Any(cs) => {
                 let mut ids = Vec::with_capacity(cs.len());
                 for sub in cs {
-                    ids.push(self.condition(rule, sub, nodes, kids, leaves)?);
+                    ids.push(self.condition(rule, sub, leaf_slots)?);
                 }
-                let start = kids.len();
-                kids.extend(ids);
-                if matches!(c, Condition::All(_)) {
-                    Node::All { start, len: cs.len() }
-                } else {
-                    Node::Any { start, len: cs.len() }
-                }
+                let start = self.kids.len();
+                self.kids.extend(ids);
+                let all = matches!(c, Condition::All(_));
+                self.combs.push(Comb { start, len: cs.len(), all, not: false });
+                Ok(Ref::Comb(self.combs.len() - 1))
             }
             Condition::Not(sub) => {
-                let child = self.condition(rule, sub, nodes, kids, leaves)?;
-                Node::Not { child }
+                let child = self.condition(rule, sub, leaf_slots)?;
+                self.kids.push(child);
+                self.combs.push(Comb { start: self.kids.len() - 1, len: 1, all: false, not: true });
+                Ok(Ref::Comb(self.combs.len() - 1))
             }
-        };
-        nodes.push(node);
-        Ok(nodes.len() - 1)
+        }
     }
 }
 
@@ -657,21 +907,6 @@ fn agg_name(a: Aggregate) -> &'static str {
         Aggregate::Max => "max",
         Aggregate::Range => "range",
         Aggregate::Rate => "rate",
-    }
-}
-
-/// One hysteresis step of a comparison: unknown when `x` is missing, else the latch becomes
-/// `holds(x, latched)` (the clear threshold applies while latched, the raise threshold otherwise).
-#[inline]
-fn latch(x: f64, latched: &mut bool, holds: impl Fn(f64, bool) -> bool) -> Tri {
-    if x.is_nan() {
-        return Tri::U;
-    }
-    *latched = holds(x, *latched);
-    if *latched {
-        Tri::T
-    } else {
-        Tri::F
     }
 }
 
@@ -699,11 +934,16 @@ impl AlertEngine {
             signals,
             cap: params.max_window_samples,
             slots: Vec::new(),
+            chans: Vec::new(),
+            windows: Vec::new(),
             labels: Vec::new(),
             index: HashMap::new(),
             unbound: Vec::new(),
+            leaves: Vec::new(),
+            combs: Vec::new(),
+            kids: Vec::new(),
         };
-        let mut rts = Vec::new();
+        let mut rts: Vec<(RuleRt, Ref)> = Vec::new();
         let mut keys: Vec<KeyRt> = Vec::new();
         for r in
             rules.rules.iter().filter(|r| r.enabled && r.scope.matches(params.battery_id(), params.tags()))
@@ -722,14 +962,35 @@ impl AlertEngine {
                 }
             }
         }
+        // Results: the leaves, then the composition nodes.
+        let n_leaves = c.leaves.len();
+        let at = |r: Ref| match r {
+            Ref::Leaf(i) => i,
+            Ref::Comb(j) => n_leaves + j,
+        };
+        let kids: Vec<usize> = c.kids.iter().map(|&r| at(r)).collect();
+        let rules = rts
+            .into_iter()
+            .map(|(mut rt, root)| {
+                rt.root = at(root);
+                rt
+            })
+            .collect();
         let vals = vec![f64::NAN; c.slots.len()];
+        let res = vec![Tri::U; n_leaves + c.combs.len()];
         let mut engine = AlertEngine {
             signals: signals.to_vec(),
             unbound: c.unbound,
-            slots: c.slots,
+            plan: Plan::new(&c.slots),
+            chans: c.chans,
+            windows: c.windows,
             labels: c.labels,
             vals,
-            rules: rts,
+            leaves: c.leaves,
+            combs: c.combs,
+            kids,
+            res,
+            rules,
             keys,
             params,
             last_t: f64::NAN,
@@ -780,13 +1041,7 @@ impl AlertEngine {
 
     /// Window entries currently held (the engine's only per-sample memory).
     pub fn buffered_samples(&self) -> usize {
-        self.slots
-            .iter()
-            .map(|s| match s {
-                Slot::Window { state, .. } => state.len(),
-                _ => 0,
-            })
-            .sum()
+        self.windows.iter().map(WindowState::len).sum()
     }
 
     /// Dedup keys of the alerts currently raised.
@@ -833,8 +1088,14 @@ impl AlertEngine {
         self.last_t = t;
         self.stats.samples += 1;
         self.compute_slots(t, sample.values);
+        self.eval_conditions();
         for ri in 0..self.rules.len() {
-            let c = self.eval_rule(ri);
+            let r = &self.rules[ri];
+            let c = self.res[r.root];
+            // Fast path: an idle rule whose condition does not hold has nothing to do.
+            if r.phase == Phase::Idle && c != Tri::T {
+                continue;
+            }
             self.step_rule(ri, t, c, out);
         }
     }
@@ -858,21 +1119,13 @@ impl AlertEngine {
     }
 
     fn restart_after_gap(&mut self, t: f64) {
-        for s in &mut self.slots {
-            if let Slot::Window { state, .. } = s {
-                state.reset();
-            }
+        for w in &mut self.windows {
+            w.reset();
+        }
+        for l in &mut self.leaves {
+            l.latched = false;
         }
         for r in &mut self.rules {
-            for n in &mut r.nodes {
-                match n {
-                    Node::Above { latched, .. }
-                    | Node::Below { latched, .. }
-                    | Node::Outside { latched, .. }
-                    | Node::Inside { latched, .. } => *latched = false,
-                    _ => {}
-                }
-            }
             match r.phase {
                 Phase::Pending => {
                     r.phase = Phase::Idle;
@@ -884,138 +1137,78 @@ impl AlertEngine {
         }
     }
 
+    /// Computes every derived signal once for this sample, in dependency order.
     fn compute_slots(&mut self, t: f64, values: &[f64]) {
         let nan = f64::NAN;
         let read = |i: usize| values.get(i).copied().unwrap_or(nan);
-        for i in 0..self.slots.len() {
-            let v = match &mut self.slots[i] {
-                Slot::Unbound => nan,
-                Slot::One { idx, lo, hi } => {
-                    let x = read(*idx);
-                    if within(x, *lo, *hi) {
-                        x
-                    } else {
-                        nan
-                    }
+        let vals = &mut self.vals;
+        for &(slot, idx, lo, hi) in &self.plan.one {
+            let x = read(idx);
+            vals[slot] = if within(x, lo, hi) { x } else { nan };
+        }
+        for &(slot, start, len, how) in &self.plan.across {
+            let (mut mx, mut mn, mut sum, mut n) = (f64::NEG_INFINITY, f64::INFINITY, 0.0, 0usize);
+            for &(idx, lo, hi) in &self.chans[start..start + len] {
+                let x = read(idx);
+                if within(x, lo, hi) {
+                    mx = mx.max(x);
+                    mn = mn.min(x);
+                    sum += x;
+                    n += 1;
                 }
-                Slot::Across { chans, how } => {
-                    let (mut mx, mut mn, mut sum, mut n) = (f64::NEG_INFINITY, f64::INFINITY, 0.0, 0usize);
-                    for &(idx, lo, hi) in chans.iter() {
-                        let x = read(idx);
-                        if within(x, lo, hi) {
-                            mx = mx.max(x);
-                            mn = mn.min(x);
-                            sum += x;
-                            n += 1;
-                        }
-                    }
-                    if n == 0 {
-                        nan
-                    } else {
-                        match how {
-                            Across::Max => mx,
-                            Across::Min => mn,
-                            Across::Mean => sum / n as f64,
-                            Across::Spread => mx - mn,
-                        }
-                    }
+            }
+            vals[slot] = if n == 0 {
+                nan
+            } else {
+                match how {
+                    Across::Max => mx,
+                    Across::Min => mn,
+                    Across::Mean => sum / n as f64,
+                    Across::Spread => mx - mn,
                 }
-                Slot::Missing { chans } => {
-                    if chans.iter().any(|&i| read(i).is_nan()) {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                }
+            };
+        }
+        for &(slot, start, len) in &self.plan.missing {
+            let any = self.chans[start..start + len].iter().any(|&(idx, _, _)| read(idx).is_nan());
+            vals[slot] = if any { 1.0 } else { 0.0 };
+        }
+        for (slot, d) in &self.plan.derived {
+            let v = match *d {
                 Slot::Diff { a, b, abs } => {
-                    let d = self.vals[*a] - self.vals[*b];
-                    if *abs {
+                    let d = vals[a] - vals[b];
+                    if abs {
                         d.abs()
                     } else {
                         d
                     }
                 }
-                Slot::Abs { a } => self.vals[*a].abs(),
-                Slot::Window { src, state } => {
-                    let x = self.vals[*src];
-                    state.update(t, x, &mut self.stats.window_evictions)
+                Slot::Abs { a } => vals[a].abs(),
+                Slot::Window { src, win } => {
+                    self.windows[win].update(t, vals[src], &mut self.stats.window_evictions)
                 }
+                Slot::Unbound | Slot::One { .. } | Slot::Across { .. } | Slot::Missing { .. } => nan,
             };
-            self.vals[i] = v;
+            vals[*slot] = v;
         }
     }
 
-    fn eval_rule(&mut self, ri: usize) -> Tri {
-        let vals = &self.vals;
-        let r = &mut self.rules[ri];
-        for n in 0..r.nodes.len() {
-            let res =
-                match &mut r.nodes[n] {
-                    Node::Above { slot, thr, clear, latched } => {
-                        latch(vals[*slot], latched, |x, on| if on { x > *clear } else { x > *thr })
-                    }
-                    Node::Below { slot, thr, clear, latched } => {
-                        latch(vals[*slot], latched, |x, on| if on { x < *clear } else { x < *thr })
-                    }
-                    Node::Outside { slot, lo, hi, clo, chi, latched } => {
-                        latch(vals[*slot], latched, |x, on| {
-                            if on {
-                                x < *clo || x > *chi
-                            } else {
-                                x < *lo || x > *hi
-                            }
-                        })
-                    }
-                    Node::Inside { slot, lo, hi, clo, chi, latched } => {
-                        latch(vals[*slot], latched, |x, on| {
-                            if on {
-                                within(x, *clo, *chi)
-                            } else {
-                                within(x, *lo, *hi)
-                            }
-                        })
-                    }
-                    Node::Missing { slot } => {
-                        let x = vals[*slot];
-                        if x.is_nan() {
-                            Tri::U
-                        } else if x > 0.5 {
-                            Tri::T
-                        } else {
-                            Tri::F
-                        }
-                    }
-                    Node::All { start, len } => {
-                        let mut acc = Tri::T;
-                        for &k in &r.kids[*start..*start + *len] {
-                            match r.res[k] {
-                                Tri::F => acc = Tri::F,
-                                Tri::U if acc == Tri::T => acc = Tri::U,
-                                _ => {}
-                            }
-                        }
-                        acc
-                    }
-                    Node::Any { start, len } => {
-                        let mut acc = Tri::F;
-                        for &k in &r.kids[*start..*start + *len] {
-                            match r.res[k] {
-                                Tri::T => acc = Tri::T,
-                                Tri::U if acc == Tri::F => acc = Tri::U,
-                                _ => {}
-                            }
-                        }
-                        acc
-                    }
-                    Node::Not { child } => match r.res[*child] {
-                        Tri::T => Tri::F,
-                        Tri::F => Tri::T,
-                        Tri::U => Tri::U,
-                    },
-                };
-            r.res[n] = res;
+    /// Evaluates every leaf once, then every composition node (operands first), into `res`.
+    fn eval_conditions(&mut self) {
+        let (vals, res) = (&self.vals, &mut self.res);
+        for (r, leaf) in res.iter_mut().zip(self.leaves.iter_mut()) {
+            *r = leaf.step(vals[leaf.slot]);
         }
-        r.res.last().copied().unwrap_or(Tri::U)
+        let n_leaves = self.leaves.len();
+        for (j, c) in self.combs.iter().enumerate() {
+            let (mut mn, mut mx) = (Tri::T, Tri::F);
+            for &k in &self.kids[c.start..c.start + c.len] {
+                mn = mn.min(res[k]);
+                mx = mx.max(res[k]);
+            }
+            let v = if c.all { mn } else { mx };
+            let v = if c.not { Tri(2 - v.0) } else { v };
+            res[n_leaves + j] = v;
+        }
     }
 
     fn step_rule(&mut self, ri: usize, t: f64, c: Tri, out: &mut Vec<AlertEvent>) {
@@ -1154,11 +1347,9 @@ impl AlertEngine {
     }
 }
 
-fn compile_rule(c: &mut Compiler<'_>, r: &Rule, keys: &mut Vec<KeyRt>) -> Result<RuleRt, RuleError> {
-    let mut nodes = Vec::new();
-    let mut kids = Vec::new();
-    let mut leaves = Vec::new();
-    c.condition(&r.id, &r.when, &mut nodes, &mut kids, &mut leaves)?;
+fn compile_rule(c: &mut Compiler<'_>, r: &Rule, keys: &mut Vec<KeyRt>) -> Result<(RuleRt, Ref), RuleError> {
+    let mut leaf_slots = Vec::new();
+    let root = c.condition(&r.id, &r.when, &mut leaf_slots)?;
     let key_name = r.key();
     let key = match keys.iter().position(|k| k.name == key_name) {
         Some(i) => {
@@ -1180,8 +1371,9 @@ fn compile_rule(c: &mut Compiler<'_>, r: &Rule, keys: &mut Vec<KeyRt>) -> Result
             keys.len() - 1
         }
     };
-    let n = nodes.len();
-    Ok(RuleRt {
+    let rt = RuleRt {
+        root: 0,
+        phase: Phase::Idle,
         id: r.id.clone(),
         category: r.category,
         severity: r.severity,
@@ -1189,17 +1381,14 @@ fn compile_rule(c: &mut Compiler<'_>, r: &Rule, keys: &mut Vec<KeyRt>) -> Result
         for_s: r.for_s,
         clear_for_s: r.clear_for_s,
         escalate: r.escalate.iter().map(|e| (e.after_s, e.to)).collect(),
-        nodes,
-        kids,
-        res: vec![Tri::U; n],
-        leaf_slots: leaves,
-        phase: Phase::Idle,
+        leaf_slots,
         since: f64::NAN,
         onset: f64::NAN,
         raised_at: f64::NAN,
         esc_next: 0,
         blocked: false,
-    })
+    };
+    Ok((rt, root))
 }
 
 /// The columns of a log as named signals: `voltage_v`, `current_a`, `temperature_c:<name>` per temperature
