@@ -28,7 +28,7 @@ pub mod tree_shap;
 pub use background::Background;
 pub use error::ExplainError;
 pub use explanation::{Explanation, ExplanationSet};
-pub use kernel_shap::{CoalitionPlan, KernelExplainer, KernelShapParams, KernelShapValidParams};
+pub use kernel_shap::{CoalitionPlan, KernelExplainer, KernelShapParams, KernelShapValidParams, L1Reg};
 pub use lime::{
     Discretizer, FeatureSelection, LimeExplanation, LimeMode, LimeParams, LimeTabular, LimeValidParams,
     LocalModel,

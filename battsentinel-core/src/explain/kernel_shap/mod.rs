@@ -7,10 +7,11 @@
 //! background-weighted mean per coalition; the link; and the weighted least-squares fit with the efficiency
 //! constraint imposed by eliminating the last player, so Σφ = link(f(x)) − link(E f) exactly.
 
+mod lars;
 mod params;
 mod plan;
 
-pub use params::{KernelShapParams, KernelShapValidParams, DEFAULT_MEMORY_BUDGET_BYTES};
+pub use params::{KernelShapParams, KernelShapValidParams, L1Reg, DEFAULT_MEMORY_BUDGET_BYTES};
 pub use plan::{auto_nsamples, CoalitionPlan};
 
 use ndarray::{Array2, ArrayView1, ArrayView2};
@@ -365,7 +366,8 @@ impl<P: Predictor> KernelExplainer<P> {
         Ok(ey)
     }
 
-    /// Constrained weighted least squares for output `k` (shap's `solve`, without l1 selection).
+    /// Constrained weighted least squares for output `k` (shap's `solve`): the players selected by
+    /// [`L1Reg`] (all by default), the last of them eliminated through the efficiency constraint.
     fn solve(
         &self,
         plan: &CoalitionPlan,
@@ -379,19 +381,28 @@ impl<P: Predictor> KernelExplainer<P> {
         let n_masks = plan.n_masks();
         let base = self.expected_value[k];
         let delta = fx - base;
-        let last = m - 1;
-        let q = m - 1;
+        let ey_adj: Vec<f64> = (0..n_masks)
+            .map(|s| Ok(link.apply(ey[s * d + k], k)? - base))
+            .collect::<Result<_, ExplainError>>()?;
+        let order: Vec<usize> = match self.params.l1_reg() {
+            L1Reg::NumFeatures(r) => l1_selection(plan, &ey_adj, delta, r),
+            _ => (0..m).collect(),
+        };
+        let mut phi = vec![0.0; m];
+        let Some((&last, cols)) = order.split_last() else {
+            return Ok(phi);
+        };
+        let q = cols.len();
         let mut ata = vec![0.0; q * q];
         let mut atb = vec![0.0; q];
         let mut row = vec![0.0; q];
         for s in 0..n_masks {
             let mask = plan.mask(s);
             let w = plan.kernel_weights[s];
-            let ey_adj = link.apply(ey[s * d + k], k)? - base;
             let zl = f64::from(mask[last]);
-            let y2 = ey_adj - zl * delta;
-            for (r, &z) in row.iter_mut().zip(&mask[..q]) {
-                *r = f64::from(z) - zl;
+            let y2 = ey_adj[s] - zl * delta;
+            for (r, &c) in row.iter_mut().zip(cols) {
+                *r = f64::from(mask[c]) - zl;
             }
             for i in 0..q {
                 let wi = row[i] * w;
@@ -405,8 +416,9 @@ impl<P: Predictor> KernelExplainer<P> {
             }
         }
         let beta = solve_normal(ata, atb, q);
-        let mut phi = vec![0.0; m];
-        phi[..q].copy_from_slice(&beta);
+        for (&c, &b) in cols.iter().zip(&beta) {
+            phi[c] = b;
+        }
         phi[last] = delta - beta.iter().sum::<f64>();
         for v in &mut phi {
             if v.abs() < 1e-10 {
@@ -415,6 +427,30 @@ impl<P: Predictor> KernelExplainer<P> {
         }
         Ok(phi)
     }
+}
+
+/// shap's `"num_features(r)"` selection: the 'lar' path of the augmented problem
+/// `X = √w_aug · [Z ; Z − 1]`, `y = √w_aug · [ey_adj ; ey_adj − Δ]` with `w_aug = [w·(M − |z|) ; w·|z|]`,
+/// its first `r` entrants in entry order.
+fn l1_selection(plan: &CoalitionPlan, ey_adj: &[f64], delta: f64, r: usize) -> Vec<usize> {
+    let m = plan.m;
+    let n = plan.n_masks();
+    let mut x = vec![0.0; 2 * n * m];
+    let mut y = vec![0.0; 2 * n];
+    for s in 0..n {
+        let mask = plan.mask(s);
+        let size = mask.iter().map(|&z| f64::from(z)).sum::<f64>();
+        let w = plan.kernel_weights[s];
+        let (top, bottom) = ((w * (m as f64 - size)).sqrt(), (w * size).sqrt());
+        for j in 0..m {
+            let z = f64::from(mask[j]);
+            x[s * m + j] = top * z;
+            x[(n + s) * m + j] = bottom * (z - 1.0);
+        }
+        y[s] = top * ey_adj[s];
+        y[n + s] = bottom * (ey_adj[s] - delta);
+    }
+    lars::lars_order(&x, &y, m, r)
 }
 
 /// Calls the model and checks the output shape and finiteness.
