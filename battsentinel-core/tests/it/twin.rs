@@ -291,7 +291,7 @@ fn hppc_identification_on_the_nissan_leaf_cell() {
 
 #[test]
 fn example_protocol_toml_runs() {
-    let p: Protocol = toml::from_str(include_str!("../../examples/twin_protocol.toml")).unwrap();
+    let p: Protocol = toml::from_str(include_str!("../../../examples/twin_protocol.toml")).unwrap();
     let tr = simulate(&CellParams::ecm_example().check().unwrap(), &p).unwrap();
     assert_eq!(tr.end_reason, EndReason::Duration);
     let reasons: Vec<EndReason> = tr.events.iter().map(|e| e.reason).collect();
