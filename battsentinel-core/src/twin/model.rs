@@ -192,6 +192,8 @@ pub struct Simulator {
     /// Resistance multiplier (R0 and R_j; C_j divided by it so τ is kept).
     pub(crate) r_scale: f64,
     inv_r_scale: f64,
+    /// `1 / (3600·Q·capacity_scale)` (1/As).
+    inv_charge_as: f64,
 }
 
 impl Simulator {
@@ -220,6 +222,7 @@ impl Simulator {
         let state = State { time_s: 0.0, soc: init.soc, v_rc_v: [0.0; MAX_RC], t_cell_c: t0, t_jig_c: t0 };
         let prop = ThermalProp::new(&params, 1.0);
         let inv_r_scale = 1.0;
+        let capacity_ah = params.raw.capacity_ah;
         let mut sim = Self {
             p: params,
             state,
@@ -234,6 +237,7 @@ impl Simulator {
             cap_scale: 1.0,
             r_scale: 1.0,
             inv_r_scale,
+            inv_charge_as: 1.0 / (3600.0 * capacity_ah),
         };
         sim.cur = sim.eval(&state, 0.0)?;
         Ok(sim)
@@ -292,6 +296,7 @@ impl Simulator {
         self.cap_scale = capacity_scale;
         self.r_scale = resistance_scale;
         self.inv_r_scale = 1.0 / resistance_scale;
+        self.inv_charge_as = 1.0 / (3600.0 * capacity_scale * self.p.raw.capacity_ah);
         self.leak_siemens = leak_siemens;
         let s = self.state;
         self.cur = self.eval(&s, self.cur_i)?;
@@ -480,15 +485,17 @@ impl Simulator {
         }
         let (k, inv_k) = (self.r_scale, self.inv_r_scale);
         let r0 = k * v[0];
-        let mut ev = Eval { ocv, dudt, r0, ..Eval::default() };
         let mut ok = r0 >= 0.0 && r0.is_finite() && ocv.is_finite() && dudt.is_finite();
-        for j in 0..m.n_rc {
-            let (r, c) = (v[1 + j], v[1 + MAX_RC + j]);
-            ev.r[j] = k * r;
-            ev.c[j] = c * inv_k;
-            ev.tau[j] = r * c;
-            ok &= r > 0.0 && c > 0.0 && ev.tau[j].is_finite();
+        // All MAX_RC pairs (unused slots are 0) so that the arrays stay in registers.
+        let (mut r, mut c, mut tau) = ([0.0; MAX_RC], [0.0; MAX_RC], [0.0; MAX_RC]);
+        for j in 0..MAX_RC {
+            let (rj, cj) = (v[1 + j], v[1 + MAX_RC + j]);
+            r[j] = k * rj;
+            c[j] = cj * inv_k;
+            tau[j] = rj * cj;
+            ok &= j >= m.n_rc || (rj > 0.0 && cj > 0.0 && tau[j].is_finite());
         }
+        let ev = Eval { ocv, dudt, r0, r, c, tau };
         if !ok {
             return Err(self.out_of_range(s, i, &ev));
         }
@@ -542,7 +549,7 @@ impl Simulator {
         let raw = &*self.p.raw;
         let leak = self.leak_siemens * ev.ocv;
         let i_total = i + leak;
-        next.soc = s.soc - i_total * h / (3600.0 * self.cap_scale * raw.capacity_ah);
+        next.soc = s.soc - i_total * h * self.inv_charge_as;
         let t_k = s.t_cell_c + KELVIN;
         let q = i * i * ev.r0 - i * sum_mean - i * t_k * ev.dudt + leak * ev.ocv;
         let ta = raw.thermal.t_amb_c;

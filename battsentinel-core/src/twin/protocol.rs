@@ -416,12 +416,44 @@ pub fn simulate(params: &CellValidParams, protocol: &Protocol) -> Result<Trace, 
     run(sim, protocol)
 }
 
+/// As [`simulate`], writing into `trace` (cleared first) and reusing its columns' memory: repeated runs
+/// (parameter sweeps, fitting) then allocate nothing.
+///
+/// # Errors
+/// As [`simulate`]; on error `trace` holds the rows up to the failing step.
+///
+/// # Examples
+/// ```
+/// use battsentinel_core::twin::{simulate, simulate_into, CellParams, Protocol, Trace};
+/// let cell = CellParams::ecm_example_const(4e-4, 6e-4, 5e4).check().unwrap();
+/// let protocol = Protocol::constant_current(0.9, 100.0, 600.0);
+/// let mut trace = Trace::with_capacity(1, 0);
+/// for _ in 0..2 {
+///     simulate_into(&cell, &protocol, &mut trace).unwrap();
+/// }
+/// assert_eq!(trace, simulate(&cell, &protocol).unwrap());
+/// ```
+pub fn simulate_into(
+    params: &CellValidParams,
+    protocol: &Protocol,
+    trace: &mut Trace,
+) -> Result<(), SimError> {
+    let sim = Simulator::new(params.clone(), protocol.initial)?;
+    run_into(sim, protocol, trace)
+}
+
 /// As [`simulate`], from an existing simulator (its state is the initial state; `protocol.initial` is
 /// ignored).
 ///
 /// # Errors
 /// As [`simulate`].
-pub fn run(mut sim: Simulator, protocol: &Protocol) -> Result<Trace, SimError> {
+pub fn run(sim: Simulator, protocol: &Protocol) -> Result<Trace, SimError> {
+    let mut trace = Trace::with_capacity(sim.params().n_rc(), 0);
+    run_into(sim, protocol, &mut trace)?;
+    Ok(trace)
+}
+
+fn run_into(mut sim: Simulator, protocol: &Protocol, trace: &mut Trace) -> Result<(), SimError> {
     let dt = protocol.dt_s;
     if !(dt.is_finite() && dt > 0.0) {
         return Err(SimError::InvalidDt { dt_s: dt });
@@ -449,7 +481,7 @@ pub fn run(mut sim: Simulator, protocol: &Protocol) -> Result<Trace, SimError> {
         _ => true,
     });
     let est_rows = estimate_rows(&flat, dt, capacity_ah);
-    let mut trace = Trace::with_capacity(sim.params().n_rc(), est_rows);
+    trace.reset(sim.params().n_rc(), est_rows);
     let first = match flat.first() {
         Some(Flat::Fixed { input: Input::Current { current_a }, .. })
         | Some(Flat::SocDrop { current_a, .. }) => sim.output_at_current(*current_a)?,
@@ -494,7 +526,7 @@ pub fn run(mut sim: Simulator, protocol: &Protocol) -> Result<Trace, SimError> {
             if let Some(c) = checks.iter().find(|c| c.run_level && c.f(&last) < 0.0) {
                 trace.events.push(super::trace::Event { time_s: last.time_s, step: k, reason: c.reason });
                 trace.end_reason = c.reason;
-                return Ok(trace);
+                return Ok(());
             }
         }
         // A step already at one of its own cut-offs is skipped (as a cycler would).
@@ -542,11 +574,11 @@ pub fn run(mut sim: Simulator, protocol: &Protocol) -> Result<Trace, SimError> {
         }
         if ended_run {
             trace.end_reason = trace.events.last().map_or(EndReason::Duration, |e| e.reason);
-            return Ok(trace);
+            return Ok(());
         }
     }
     trace.end_reason = EndReason::Duration;
-    Ok(trace)
+    Ok(())
 }
 
 fn invalid(step: usize, field: &'static str, value: impl std::fmt::Debug, reason: &'static str) -> SimError {
