@@ -19,6 +19,10 @@ for case in ["constparams", "tables", "soc50"]:
     pf, pw = a[case]["first_s"], a[case]["resolve_s"]
     rf, rw = est("twin_1c", f"first/{case}"), est("twin_1c", f"resolve/{case}")
     print(f"{case:12} {pf*1e3:11.1f}ms {rf*1e6:9.1f}µs {pf/rf:7.0f}x | {pw*1e3:10.1f}ms {rw*1e6:8.1f}µs {pw/rw:7.0f}x")
+print("warm re-solve into a reused trace (no allocation):")
+for case in ["constparams", "tables", "soc50"]:
+    pw, rr = a[case]["resolve_s"], est("twin_1c", f"resolve_reuse/{case}")
+    print(f"{case:12} {pw*1e3:10.1f}ms {rr*1e6:8.1f}µs {pw/rr:7.0f}x")
 for bid in ["tables_const_current", "constparams", "tables_varying_current"]:
     t = est("twin_step", bid)
     print(f"step() {bid:24}: {1e5/t/1e6:6.1f} M steps/s")

@@ -4,7 +4,7 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented public functions
 
 use battsentinel_core::twin::{
-    simulate, CellParams, InitialState, Input, Pack, PackParams, Protocol, Simulator,
+    simulate, simulate_into, CellParams, InitialState, Input, Pack, PackParams, Protocol, Simulator, Trace,
 };
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -19,6 +19,14 @@ fn one_c(c: &mut Criterion) {
         // Warm: parameters already checked (as a built PyBaMM simulation).
         g.bench_with_input(BenchmarkId::new("resolve", name), &protocol, |b, p| {
             b.iter(|| simulate(black_box(cell), p).unwrap())
+        });
+        // Warm, writing into a reused trace (no allocation: the columns' memory is kept between runs).
+        g.bench_with_input(BenchmarkId::new("resolve_reuse", name), &protocol, |b, p| {
+            let mut trace = Trace::with_capacity(1, 0);
+            b.iter(|| {
+                simulate_into(black_box(cell), p, &mut trace).unwrap();
+                trace.len()
+            })
         });
         // First call: build the parameter set (parse the embedded tables), check it, simulate.
         g.bench_with_input(BenchmarkId::new("first", name), &protocol, |b, p| {

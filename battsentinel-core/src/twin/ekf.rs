@@ -269,8 +269,5 @@ impl Ekf {
 }
 
 fn ocv_at(p: &CellValidParams, soc: f64, t_c: f64) -> f64 {
-    match &p.ocv {
-        super::params::Ocv::Soc(t) => t.eval(soc),
-        super::params::Ocv::SocT(t) => t.eval(t_c, soc),
-    }
+    p.m.ocv.eval_hint(soc, t_c, &mut [0; 2])
 }

@@ -44,6 +44,6 @@ pub use hppc::{fit_hppc, HppcFit, HppcFitParams, HppcPoint};
 pub use model::{InitialState, Input, Output, Simulator, State, MAX_RC};
 pub use pack::{Pack, PackOutput, PackParams};
 pub use params::{CellParams, CellValidParams, EntropicCoefficient, OcvTable, Param3, ThermalParams};
-pub use protocol::{run, simulate, EndReason, Limits, Profile, Protocol, Step};
+pub use protocol::{run, simulate, simulate_into, EndReason, Limits, Profile, Protocol, Step};
 pub use table::{Table1, Table2, Table3};
 pub use trace::{Event, Trace};

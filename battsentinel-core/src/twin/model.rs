@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::params::{CellValidParams, EntropicCoefficient, Ocv, P3};
-use super::table::Weights3;
+use super::params::CellValidParams;
+use super::table::MAX_SLOTS;
 use super::SimError;
 
 /// Maximum number of RC pairs.
@@ -120,20 +120,45 @@ pub(crate) struct Eval {
     tau: [f64; MAX_RC],
 }
 
+/// Segments found by the last table lookups (the search starts there; the state moves little per step).
 #[derive(Debug, Clone, Default)]
 struct Hints {
     ocv: [usize; 2],
     dudt: [usize; 2],
-    grids: [[usize; 3]; 1 + 2 * MAX_RC],
+    grids: [[usize; 3]; MAX_SLOTS],
 }
 
 /// Exact propagator of the two-node thermal model for one step length.
 #[derive(Debug, Clone, Copy)]
 struct ThermalProp {
     h: f64,
+    inv_h: f64,
     e: [[f64; 2]; 2],
     /// Response of (cell, jig) to 1 W in the cell over the step (K).
     g: [f64; 2],
+}
+
+/// Zero-order-hold coefficients of one RC pair for a step length and time constant: `decay = e^(−h/τ)` and
+/// `frac = (1 − e^(−h/τ))·τ/h` (the mean of the step response over the step). Recomputed only when `h` or `τ`
+/// change (never with constant parameters and a fixed step).
+#[derive(Debug, Clone, Copy)]
+struct Zoh {
+    h: f64,
+    tau: f64,
+    decay: f64,
+    frac: f64,
+}
+
+impl Zoh {
+    const EMPTY: Self = Self { h: f64::NAN, tau: f64::NAN, decay: 0.0, frac: 0.0 };
+
+    #[inline(always)]
+    fn new(h: f64, inv_h: f64, tau: f64) -> Self {
+        let x = h / tau;
+        let em1 = (-x).exp_m1();
+        let frac = if x > 1e-8 { -em1 * (tau * inv_h) } else { 1.0 - 0.5 * x };
+        Self { h, tau, decay: 1.0 + em1, frac }
+    }
 }
 
 /// A real-time Thevenin cell: one sample in, state out.
@@ -156,6 +181,9 @@ pub struct Simulator {
     cur: Eval,
     hints: Hints,
     prop: ThermalProp,
+    zoh: [Zoh; MAX_RC],
+    /// SoC range of the OCV table.
+    soc_range: (f64, f64),
     last_i: f64,
     /// Extra parallel leakage current drawn by an internal short (A per V of OCV).
     pub(crate) leak_siemens: f64,
@@ -163,6 +191,9 @@ pub struct Simulator {
     pub(crate) cap_scale: f64,
     /// Resistance multiplier (R0 and R_j; C_j divided by it so τ is kept).
     pub(crate) r_scale: f64,
+    inv_r_scale: f64,
+    /// `1 / (3600·Q·capacity_scale)` (1/As).
+    inv_charge_as: f64,
 }
 
 impl Simulator {
@@ -190,6 +221,8 @@ impl Simulator {
         }
         let state = State { time_s: 0.0, soc: init.soc, v_rc_v: [0.0; MAX_RC], t_cell_c: t0, t_jig_c: t0 };
         let prop = ThermalProp::new(&params, 1.0);
+        let inv_r_scale = 1.0;
+        let capacity_ah = params.raw.capacity_ah;
         let mut sim = Self {
             p: params,
             state,
@@ -197,10 +230,14 @@ impl Simulator {
             cur: Eval::default(),
             hints: Hints::default(),
             prop,
+            zoh: [Zoh::EMPTY; MAX_RC],
+            soc_range: (min, max),
             last_i: 0.0,
             leak_siemens: 0.0,
             cap_scale: 1.0,
             r_scale: 1.0,
+            inv_r_scale,
+            inv_charge_as: 1.0 / (3600.0 * capacity_ah),
         };
         sim.cur = sim.eval(&state, 0.0)?;
         Ok(sim)
@@ -258,6 +295,8 @@ impl Simulator {
         }
         self.cap_scale = capacity_scale;
         self.r_scale = resistance_scale;
+        self.inv_r_scale = 1.0 / resistance_scale;
+        self.inv_charge_as = 1.0 / (3600.0 * capacity_scale * self.p.raw.capacity_ah);
         self.leak_siemens = leak_siemens;
         let s = self.state;
         self.cur = self.eval(&s, self.cur_i)?;
@@ -269,7 +308,7 @@ impl Simulator {
     pub fn thevenin(&self, dt_s: f64) -> (f64, f64) {
         let ev = &self.cur;
         let (mut e, mut r) = (ev.ocv, ev.r0);
-        for j in 0..self.p.rc.len() {
+        for j in 0..self.p.n_rc() {
             let d = (-dt_s / ev.tau[j]).exp();
             e += self.state.v_rc_v[j] * d;
             r += ev.r[j] * (1.0 - d);
@@ -296,13 +335,56 @@ impl Simulator {
     /// On error the state is unchanged.
     #[inline]
     pub fn step(&mut self, input: Input, dt_s: f64) -> Result<Output, SimError> {
-        let (state, ev, i) = self.propose(input, dt_s)?;
-        self.commit(state, ev, i);
-        Ok(self.make_output(&self.state, &self.cur, i))
+        let i = self.current_for(input, dt_s)?;
+        self.advance_in_place(i, dt_s)?;
+        Ok(self.output())
     }
 
     /// The end-of-step state for `input` over `dt_s`, without committing it.
     pub(crate) fn propose(&mut self, input: Input, dt_s: f64) -> Result<(State, Eval, f64), SimError> {
+        let i = self.current_for(input, dt_s)?;
+        let (s, ev) = self.advance(i, dt_s)?;
+        Ok((s, ev, i))
+    }
+
+    /// Advances the committed state by `dt_s` at current `i` in place (the result equals
+    /// [`Simulator::propose`] followed by [`Simulator::commit`], without moving the state through
+    /// temporaries). On error the state is unchanged.
+    #[inline(always)]
+    pub(crate) fn advance_in_place(&mut self, i: f64, dt_s: f64) -> Result<(), SimError> {
+        let (s, ev) = self.advance(i, dt_s)?;
+        self.state = s;
+        self.cur = ev;
+        self.cur_i = i;
+        self.last_i = i;
+        Ok(())
+    }
+
+    /// Restores the committed state to the one shown by `o` (an output of this simulator), with the
+    /// previous current `cur_i` and secant start `last_i`.
+    pub(crate) fn restore(&mut self, o: &Output, cur_i: f64, last_i: f64) -> Result<(), SimError> {
+        let state = State {
+            time_s: o.time_s,
+            soc: o.soc,
+            v_rc_v: o.v_rc_v,
+            t_cell_c: o.t_cell_c,
+            t_jig_c: o.t_jig_c,
+        };
+        self.cur = self.eval(&state, cur_i)?;
+        self.state = state;
+        self.cur_i = cur_i;
+        self.last_i = last_i;
+        Ok(())
+    }
+
+    /// The currents `(applied, secant start)` of the committed state.
+    pub(crate) fn currents(&self) -> (f64, f64) {
+        (self.cur_i, self.last_i)
+    }
+
+    /// The current for `input` over a step of `dt_s` (solved for a voltage or power set-point).
+    #[inline(always)]
+    pub(crate) fn current_for(&mut self, input: Input, dt_s: f64) -> Result<f64, SimError> {
         if !(dt_s.is_finite() && dt_s > 0.0) {
             return Err(SimError::InvalidDt { dt_s });
         }
@@ -326,8 +408,7 @@ impl Simulator {
                 self.solve_current(dt_s, "power", power_w, |i, v| (i * v - power_w) / v.max(1e-3))?
             }
         };
-        let (s, ev) = self.advance(i, dt_s)?;
-        Ok((s, ev, i))
+        Ok(i)
     }
 
     pub(crate) fn commit(&mut self, state: State, ev: Eval, i: f64) {
@@ -385,45 +466,37 @@ impl Simulator {
     /// The parameters at `s` with current `i`.
     #[inline(always)]
     fn eval(&mut self, s: &State, i: f64) -> Result<Eval, SimError> {
-        let p = &*self.p;
+        let m = &*self.p.m;
         let h = &mut self.hints;
-        let ocv = match &p.ocv {
-            Ocv::Soc(t) => t.eval_hint(s.soc, &mut h.ocv[0]),
-            Ocv::SocT(t) => t.eval_hint(s.t_cell_c, s.soc, &mut h.ocv),
-        };
-        let dudt = match &p.raw.dudt_v_per_k {
-            EntropicCoefficient::Const(v) => *v,
-            EntropicCoefficient::Table(t) => t.eval_hint(ocv, s.t_cell_c, &mut h.dudt),
-        };
-        let mut w: [Option<Weights3>; 1 + 2 * MAX_RC] = [None; 1 + 2 * MAX_RC];
-        let mut get = |x: &P3, grids: &[super::table::Table3]| -> f64 {
-            match x {
-                P3::Const(v) => *v,
-                P3::Table { grid, values } => {
-                    let wg = match w[*grid] {
-                        Some(wg) => wg,
-                        None => {
-                            let wg =
-                                Weights3::locate(&grids[*grid], s.t_cell_c, i, s.soc, &mut h.grids[*grid]);
-                            w[*grid] = Some(wg);
-                            wg
-                        }
-                    };
-                    wg.blend(values)
-                }
-            }
-        };
-        let k = self.r_scale;
-        let r0 = k * get(&p.r0, &p.grids);
-        let mut ev = Eval { ocv, dudt, r0, ..Eval::default() };
-        for (j, (r, c)) in p.rc.iter().enumerate() {
-            ev.r[j] = k * get(r, &p.grids);
-            ev.c[j] = get(c, &p.grids) / k;
-            ev.tau[j] = ev.r[j] * ev.c[j];
+        let ocv = m.ocv.eval_hint(s.soc, s.t_cell_c, &mut h.ocv);
+        let dudt = m.dudt.eval_hint(ocv, s.t_cell_c, &mut h.dudt);
+        self.eval_rc(s, i, ocv, dudt)
+    }
+
+    /// As [`Simulator::eval`] with the OCV and dU/dT (which do not depend on the current) already known.
+    #[inline(always)]
+    fn eval_rc(&mut self, s: &State, i: f64, ocv: f64, dudt: f64) -> Result<Eval, SimError> {
+        let m = &*self.p.m;
+        let h = &mut self.hints;
+        // Slots R0, R1..R3, C1..C3: the constants, then every grid's tables at (T, I, SoC).
+        let mut v = m.consts;
+        for (g, (grid, dest)) in m.grids.iter().enumerate() {
+            grid.eval_into(s.t_cell_c, i, s.soc, &mut h.grids[g], dest, &mut v);
         }
-        let bad_r0 = !(r0 >= 0.0 && r0.is_finite());
-        let bad_rc = (0..p.rc.len()).any(|j| !(ev.r[j] > 0.0 && ev.c[j] > 0.0 && ev.tau[j].is_finite()));
-        if bad_r0 || bad_rc || !ocv.is_finite() || !dudt.is_finite() {
+        let (k, inv_k) = (self.r_scale, self.inv_r_scale);
+        let r0 = k * v[0];
+        let mut ok = r0 >= 0.0 && r0.is_finite() && ocv.is_finite() && dudt.is_finite();
+        // All MAX_RC pairs (unused slots are 0) so that the arrays stay in registers.
+        let (mut r, mut c, mut tau) = ([0.0; MAX_RC], [0.0; MAX_RC], [0.0; MAX_RC]);
+        for j in 0..MAX_RC {
+            let (rj, cj) = (v[1 + j], v[1 + MAX_RC + j]);
+            r[j] = k * rj;
+            c[j] = cj * inv_k;
+            tau[j] = rj * cj;
+            ok &= j >= m.n_rc || (rj > 0.0 && cj > 0.0 && tau[j].is_finite());
+        }
+        let ev = Eval { ocv, dudt, r0, r, c, tau };
+        if !ok {
             return Err(self.out_of_range(s, i, &ev));
         }
         Ok(ev)
@@ -440,7 +513,7 @@ impl Simulator {
         } else if !ev.dudt.is_finite() {
             ("dudt_v_per_k", ev.dudt)
         } else {
-            let j = (0..self.p.rc.len()).find(|&j| !(ev.r[j] > 0.0 && ev.tau[j].is_finite())).unwrap_or(0);
+            let j = (0..self.p.n_rc()).find(|&j| !(ev.r[j] > 0.0 && ev.tau[j].is_finite())).unwrap_or(0);
             if ev.r[j] > 0.0 {
                 (C[j], ev.c[j])
             } else {
@@ -454,35 +527,38 @@ impl Simulator {
     #[inline(always)]
     fn advance(&mut self, i: f64, h: f64) -> Result<(State, Eval), SimError> {
         let s = self.state;
-        let ev = if i == self.cur_i { self.cur } else { self.eval(&s, i)? };
+        // `cur` is the evaluation at the committed state for `cur_i`: a new current changes only R and C.
+        let ev = if i == self.cur_i { self.cur } else { self.eval_rc(&s, i, self.cur.ocv, self.cur.dudt)? };
         if h != self.prop.h {
             self.prop = ThermalProp::new(&self.p, h);
         }
-        let n = self.p.rc.len();
+        let n = self.p.m.n_rc;
         let mut next = s;
         let mut sum_mean = 0.0;
         for j in 0..n {
-            let x = h / ev.tau[j];
-            let decay = (-x).exp();
+            let z = &mut self.zoh[j];
+            if z.tau != ev.tau[j] || z.h != h {
+                *z = Zoh::new(h, self.prop.inv_h, ev.tau[j]);
+            }
             let v_inf = -i * ev.r[j];
             let dv = s.v_rc_v[j] - v_inf;
-            next.v_rc_v[j] = v_inf + dv * decay;
+            next.v_rc_v[j] = v_inf + dv * z.decay;
             // Exact mean over the step: v_inf + dv·(1 − e^−x)/x.
-            let frac = if x > 1e-8 { -(-x).exp_m1() / x } else { 1.0 - 0.5 * x };
-            sum_mean += v_inf + dv * frac;
+            sum_mean += v_inf + dv * z.frac;
         }
+        let raw = &*self.p.raw;
         let leak = self.leak_siemens * ev.ocv;
         let i_total = i + leak;
-        next.soc = s.soc - i_total * h / (3600.0 * self.cap_scale * self.p.raw.capacity_ah);
+        next.soc = s.soc - i_total * h * self.inv_charge_as;
         let t_k = s.t_cell_c + KELVIN;
         let q = i * i * ev.r0 - i * sum_mean - i * t_k * ev.dudt + leak * ev.ocv;
-        let ta = self.p.raw.thermal.t_amb_c;
+        let ta = raw.thermal.t_amb_c;
         let (yc, yj) = (s.t_cell_c - ta, s.t_jig_c - ta);
         let e = &self.prop.e;
         next.t_cell_c = ta + e[0][0] * yc + e[0][1] * yj + self.prop.g[0] * q;
         next.t_jig_c = ta + e[1][0] * yc + e[1][1] * yj + self.prop.g[1] * q;
         next.time_s = s.time_s + h;
-        let (min, max) = self.p.soc_range();
+        let (min, max) = self.soc_range;
         if !(next.soc >= min && next.soc <= max) {
             return Err(SimError::SocOutsideTable { soc: next.soc, min, max });
         }
@@ -497,7 +573,7 @@ impl Simulator {
 
     #[inline(always)]
     fn make_output(&self, s: &State, ev: &Eval, i: f64) -> Output {
-        let n = self.p.rc.len();
+        let n = self.p.m.n_rc;
         let v_r0 = -i * ev.r0;
         let mut v = ev.ocv + v_r0;
         let mut irr = i * i * ev.r0;
@@ -550,7 +626,7 @@ impl ThermalProp {
             }
         };
         let gm = mat_fn(a, h, phi, dphi);
-        Self { h, e, g: [gm[0][0] / cc, gm[1][0] / cc] }
+        Self { h, inv_h: 1.0 / h, e, g: [gm[0][0] / cc, gm[1][0] / cc] }
     }
 }
 

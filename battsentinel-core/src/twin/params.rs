@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::table::{parse_csv_rows, Table1, Table2, Table3};
+use std::sync::Arc;
+
+use super::model::MAX_RC;
+use super::table::{Grid3, Lin1, Lin2, Table1, Table2, Table3, MAX_SLOTS};
 use crate::params::{positive, ParamError};
 
 /// A resistance or capacitance: a constant, or a table over (temperature °C, current A, SoC).
@@ -160,20 +163,18 @@ fn zero_entropic() -> EntropicCoefficient {
     EntropicCoefficient::Const(0.0)
 }
 
-const OCV_CSV: &str = include_str!("data/ecm_example_ocv.csv");
-const DUDT_CSV: &str = include_str!("data/ecm_example_dudt.csv");
-const R0_CSV: &str = include_str!("data/ecm_example_r0.csv");
-const R1_CSV: &str = include_str!("data/ecm_example_r1.csv");
-const C1_CSV: &str = include_str!("data/ecm_example_c1.csv");
+/// The `ECM_Example` tables as arrays, generated from the CSV files in `data/` (no parsing at run time).
+#[rustfmt::skip]
+#[path = "data/ecm_example.rs"]
+mod ecm_example;
 
-fn table3_csv(name: &str, text: &str) -> Table3 {
-    let rows: Vec<[f64; 4]> = parse_csv_rows(name, text, 4)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| [r[0], r[1], r[2], r[3]])
-        .collect();
-    // The embedded tables are fixed at compile time and tested; an error here is a build defect.
-    Table3::from_rows(name, &rows).unwrap_or_else(|e| panic!("embedded table {name}: {e}"))
+fn ecm_table3(values: &[f64]) -> Table3 {
+    Table3 {
+        t_c: ecm_example::RC_T_C.to_vec(),
+        current_a: ecm_example::RC_CURRENT_A.to_vec(),
+        soc: ecm_example::RC_SOC.to_vec(),
+        values: values.to_vec(),
+    }
 }
 
 impl CellParams {
@@ -181,28 +182,16 @@ impl CellParams {
     /// BSD-3-Clause; the tables are embedded): 100 Ah, OCV table of 110 points, R0/R1/C1 tables over
     /// (T, I, SoC), dU/dT table over (OCV, T), 1000/500 J/K, 10/10 W/K, 25 °C, cut-offs 3.2–4.2 V.
     pub fn ecm_example() -> Self {
-        let ocv = Table1::from_csv_str("ocv", OCV_CSV).unwrap_or_else(|e| panic!("embedded OCV table: {e}"));
-        let dudt_rows: Vec<[f64; 3]> = parse_csv_rows("dudt_v_per_k", DUDT_CSV, 3)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| [r[0], r[1], r[2]])
-            .collect();
-        let dudt = Table2::from_rows("dudt_v_per_k", &dudt_rows)
-            .unwrap_or_else(|e| panic!("embedded dU/dT table: {e}"));
         Self {
-            capacity_ah: 100.0,
-            ocv: OcvTable { soc: ocv.x, t_c: None, ocv_v: ocv.y },
-            r0_ohm: Param3::Table(table3_csv("r0_ohm", R0_CSV)),
-            r1_ohm: Some(Param3::Table(table3_csv("r1_ohm", R1_CSV))),
-            c1_farad: Some(Param3::Table(table3_csv("c1_farad", C1_CSV))),
-            r2_ohm: None,
-            c2_farad: None,
-            r3_ohm: None,
-            c3_farad: None,
-            dudt_v_per_k: EntropicCoefficient::Table(dudt),
-            thermal: ThermalParams::default(),
-            v_min_v: 3.2,
-            v_max_v: 4.2,
+            r0_ohm: Param3::Table(ecm_table3(&ecm_example::R0_OHM)),
+            r1_ohm: Some(Param3::Table(ecm_table3(&ecm_example::R1_OHM))),
+            c1_farad: Some(Param3::Table(ecm_table3(&ecm_example::C1_FARAD))),
+            dudt_v_per_k: EntropicCoefficient::Table(Table2 {
+                x1: ecm_example::DUDT_OCV_V.to_vec(),
+                x2: ecm_example::DUDT_T_C.to_vec(),
+                values: ecm_example::DUDT_V_PER_K.to_vec(),
+            }),
+            ..Self::ecm_example_const(0.0, 0.0, 0.0)
         }
     }
 
@@ -210,16 +199,28 @@ impl CellParams {
     /// configuration when called with 0.4 mΩ, 0.6 mΩ, 50 kF).
     pub fn ecm_example_const(r0_ohm: f64, r1_ohm: f64, c1_farad: f64) -> Self {
         Self {
+            capacity_ah: 100.0,
+            ocv: OcvTable {
+                soc: ecm_example::OCV_SOC.to_vec(),
+                t_c: None,
+                ocv_v: ecm_example::OCV_V.to_vec(),
+            },
             r0_ohm: Param3::Const(r0_ohm),
             r1_ohm: Some(Param3::Const(r1_ohm)),
             c1_farad: Some(Param3::Const(c1_farad)),
+            r2_ohm: None,
+            c2_farad: None,
+            r3_ohm: None,
+            c3_farad: None,
             dudt_v_per_k: EntropicCoefficient::Const(0.0),
-            ..Self::ecm_example()
+            thermal: ThermalParams::default(),
+            v_min_v: 3.2,
+            v_max_v: 4.2,
         }
     }
 
     /// The RC pairs as `(R, C)`, in order.
-    fn rc_pairs(&self) -> Result<Vec<(Param3, Param3)>, ParamError> {
+    fn rc_pairs(&self) -> Result<Vec<(&Param3, &Param3)>, ParamError> {
         let slots = [
             (&self.r1_ohm, &self.c1_farad, 1),
             (&self.r2_ohm, &self.c2_farad, 2),
@@ -232,7 +233,7 @@ impl CellParams {
                 (Some(r), Some(c)) if !gap => {
                     r.check_positive(&format!("r{j}_ohm"), false)?;
                     c.check_positive(&format!("c{j}_farad"), false)?;
-                    out.push((r.clone(), c.clone()));
+                    out.push((r, c));
                 }
                 (None, None) => gap = true,
                 (Some(_), Some(_)) => {
@@ -250,29 +251,32 @@ impl CellParams {
         Ok(out)
     }
 
-    fn validate(&self) -> Result<CellValidParams, ParamError> {
+    fn validate(self) -> Result<CellValidParams, ParamError> {
         positive("capacity_ah", self.capacity_ah)?;
         let ocv = match &self.ocv.t_c {
             None => {
                 let t = Table1 { x: self.ocv.soc.clone(), y: self.ocv.ocv_v.clone() };
                 t.check("ocv.soc")?;
-                Ocv::Soc(t)
+                Ocv::Soc(Lin1::new(&t))
             }
             Some(t_c) => {
                 let t = Table2 { x1: t_c.clone(), x2: self.ocv.soc.clone(), values: self.ocv.ocv_v.clone() };
                 t.check("ocv.soc")?;
-                Ocv::SocT(t)
+                Ocv::SocT(Lin2::new(&t))
             }
         };
         self.r0_ohm.check_positive("r0_ohm", true)?;
         let rc = self.rc_pairs()?;
-        match &self.dudt_v_per_k {
+        let dudt = match &self.dudt_v_per_k {
             EntropicCoefficient::Const(v) if !v.is_finite() => {
                 return Err(ParamError::invalid("dudt_v_per_k", v, "must be finite"))
             }
-            EntropicCoefficient::Const(_) => {}
-            EntropicCoefficient::Table(t) => t.check("dudt_v_per_k")?,
-        }
+            EntropicCoefficient::Const(v) => Dudt::Const(*v),
+            EntropicCoefficient::Table(t) => {
+                t.check("dudt_v_per_k")?;
+                Dudt::Table(Lin2::new(t))
+            }
+        };
         let th = &self.thermal;
         positive("thermal.c_cell_j_per_k", th.c_cell_j_per_k)?;
         positive("thermal.c_jig_j_per_k", th.c_jig_j_per_k)?;
@@ -294,68 +298,111 @@ impl CellParams {
                 "cut-offs must be finite with v_min_v < v_max_v",
             ));
         }
-        // Share the located grid between R/C tables on identical axes (one lookup per step).
-        let mut grids: Vec<Table3> = Vec::new();
-        let mut compile = |p: &Param3| -> P3 {
-            match p {
-                Param3::Const(v) => P3::Const(*v),
-                Param3::Table(t) => {
-                    let g = match grids.iter().position(|g| g.same_grid(t)) {
-                        Some(g) => g,
-                        None => {
-                            grids.push(Table3 { values: vec![], ..t.clone() });
-                            grids.len() - 1
-                        }
-                    };
-                    P3::Table { grid: g, values: t.values.clone() }
-                }
+        // R0, R1..R3, C1..C3 in slots 0, 1..3, 4..6; tables on identical axes share one interleaved grid (one
+        // lookup per step for all of them).
+        let mut slots: [Option<&Param3>; MAX_SLOTS] = [None; MAX_SLOTS];
+        slots[0] = Some(&self.r0_ohm);
+        for (j, (r, c)) in rc.iter().enumerate() {
+            slots[1 + j] = Some(r);
+            slots[1 + MAX_RC + j] = Some(c);
+        }
+        let mut consts = [0.0; MAX_SLOTS];
+        let mut groups: Vec<(&Table3, Vec<(usize, &Table3)>)> = Vec::new();
+        for (d, slot) in slots.iter().enumerate() {
+            match slot {
+                Some(Param3::Const(v)) => consts[d] = *v,
+                Some(Param3::Table(t)) => match groups.iter_mut().find(|(g, _)| g.same_grid(t)) {
+                    Some((_, members)) => members.push((d, t)),
+                    None => groups.push((t, vec![(d, t)])),
+                },
+                None => {}
             }
-        };
-        let r0 = compile(&self.r0_ohm);
-        let rc: Vec<(P3, P3)> = rc.iter().map(|(r, c)| (compile(r), compile(c))).collect();
-        Ok(CellValidParams { raw: self.clone(), ocv, r0, rc, grids })
+        }
+        let grids = groups
+            .iter()
+            .map(|(axes, members)| {
+                let tables: Vec<&Table3> = members.iter().map(|(_, t)| *t).collect();
+                let mut dest = [0; MAX_SLOTS];
+                for (q, (d, _)) in members.iter().enumerate() {
+                    dest[q] = *d;
+                }
+                (Grid3::new(axes, &tables), dest)
+            })
+            .collect();
+        let n_rc = rc.len();
+        let model = Model { ocv, dudt, n_rc, consts, grids };
+        Ok(CellValidParams { raw: Arc::new(self), m: Arc::new(model) })
     }
 }
 
 /// The compiled OCV.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Ocv {
-    Soc(Table1),
-    SocT(Table2),
+    Soc(Lin1),
+    SocT(Lin2),
 }
 
 impl Ocv {
     pub(crate) fn soc_range(&self) -> (f64, f64) {
         let s = match self {
-            Ocv::Soc(t) => &t.x,
-            Ocv::SocT(t) => &t.x2,
+            Ocv::Soc(t) => t.axis().points(),
+            Ocv::SocT(t) => t.axis2().points(),
         };
         (s[0], s[s.len() - 1])
     }
+
+    /// OCV (V) at (SoC, T °C), searching from `hint`.
+    #[inline(always)]
+    pub(crate) fn eval_hint(&self, soc: f64, t_c: f64, hint: &mut [usize; 2]) -> f64 {
+        match self {
+            Ocv::Soc(t) => t.eval_hint(soc, &mut hint[0]),
+            Ocv::SocT(t) => t.eval_hint(t_c, soc, hint),
+        }
+    }
 }
 
-/// A compiled R or C: constant or values on a shared grid.
+/// The compiled entropic coefficient.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum P3 {
+pub(crate) enum Dudt {
     Const(f64),
-    Table { grid: usize, values: Vec<f64> },
+    Table(Lin2),
 }
 
-/// Validated cell parameters, ready to simulate. Obtain with [`CellParams::check`].
+impl Dudt {
+    /// dU/dT (V/K) at (OCV V, T °C), searching from `hint`.
+    #[inline(always)]
+    pub(crate) fn eval_hint(&self, ocv: f64, t_c: f64, hint: &mut [usize; 2]) -> f64 {
+        match self {
+            Dudt::Const(v) => *v,
+            Dudt::Table(t) => t.eval_hint(ocv, t_c, hint),
+        }
+    }
+}
+
+/// The compiled model: tables with reciprocal segment widths, the R/C tables interleaved on shared grids.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Model {
+    pub(crate) ocv: Ocv,
+    pub(crate) dudt: Dudt,
+    pub(crate) n_rc: usize,
+    /// Constant values of the slots R0, R1..R3, C1..C3 (0 where a table gives the value).
+    pub(crate) consts: [f64; MAX_SLOTS],
+    /// The grids and, per table on a grid, its slot.
+    pub(crate) grids: Vec<(Grid3, [usize; MAX_SLOTS])>,
+}
+
+/// Validated cell parameters, ready to simulate. Obtain with [`CellParams::check`]. Cloning is cheap: the
+/// parameters are shared, not copied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellValidParams {
-    pub(crate) raw: CellParams,
-    pub(crate) ocv: Ocv,
-    pub(crate) r0: P3,
-    pub(crate) rc: Vec<(P3, P3)>,
-    /// Distinct (T, I, SoC) grids used by the tables (values empty).
-    pub(crate) grids: Vec<Table3>,
+    pub(crate) raw: Arc<CellParams>,
+    pub(crate) m: Arc<Model>,
 }
 
 impl CellValidParams {
     /// Number of RC pairs (0–3).
     pub fn n_rc(&self) -> usize {
-        self.rc.len()
+        self.m.n_rc
     }
 
     /// The unchecked parameters these were built from.
@@ -365,7 +412,7 @@ impl CellValidParams {
 
     /// The SoC range covered by the OCV table.
     pub fn soc_range(&self) -> (f64, f64) {
-        self.ocv.soc_range()
+        self.m.ocv.soc_range()
     }
 }
 
@@ -396,7 +443,7 @@ mod tests {
         let c1 = p.c1_farad.as_ref().unwrap().eval(20.0, 100.0, 0.5);
         assert!((42e3..=44e3).contains(&c1), "{c1}");
         let v = p.check().unwrap();
-        assert_eq!(v.grids.len(), 1, "R0, R1, C1 share one grid");
+        assert_eq!(v.m.grids.len(), 1, "R0, R1, C1 share one grid");
         assert_eq!(v.soc_range(), (-0.05, 1.0400000000000003));
     }
 
@@ -429,5 +476,39 @@ mod tests {
         let (a, b) = (j.r0_ohm.eval(23.0, 57.0, 0.33), e.r0_ohm.eval(23.0, 57.0, 0.33));
         assert!((a - b).abs() <= 1e-15 * b);
         assert_eq!(j.ocv.soc.len(), e.ocv.soc.len());
+    }
+
+    #[test]
+    fn embedded_arrays_equal_the_csv_files() {
+        use crate::twin::table::parse_csv_rows;
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+        let e = CellParams::ecm_example();
+        let ocv = Table1::from_csv_str("ocv", include_str!("data/ecm_example_ocv.csv")).unwrap();
+        assert_eq!(bits(&e.ocv.soc), bits(&ocv.x));
+        assert_eq!(bits(&e.ocv.ocv_v), bits(&ocv.y));
+        let rows = parse_csv_rows("dudt", include_str!("data/ecm_example_dudt.csv"), 3).unwrap();
+        let rows: Vec<[f64; 3]> = rows.iter().map(|r| [r[0], r[1], r[2]]).collect();
+        let dudt = Table2::from_rows("dudt", &rows).unwrap();
+        let EntropicCoefficient::Table(t) = &e.dudt_v_per_k else { panic!("dU/dT is a table") };
+        assert_eq!(
+            (bits(&t.x1), bits(&t.x2), bits(&t.values)),
+            (bits(&dudt.x1), bits(&dudt.x2), bits(&dudt.values))
+        );
+        let csv3 = [
+            include_str!("data/ecm_example_r0.csv"),
+            include_str!("data/ecm_example_r1.csv"),
+            include_str!("data/ecm_example_c1.csv"),
+        ];
+        let params = [Some(&e.r0_ohm), e.r1_ohm.as_ref(), e.c1_farad.as_ref()];
+        for (text, p) in csv3.iter().zip(params) {
+            let rows = parse_csv_rows("rc", text, 4).unwrap();
+            let rows: Vec<[f64; 4]> = rows.iter().map(|r| [r[0], r[1], r[2], r[3]]).collect();
+            let csv = Table3::from_rows("rc", &rows).unwrap();
+            let Some(Param3::Table(t)) = p else { panic!("R0, R1, C1 are tables") };
+            assert_eq!(bits(&t.t_c), bits(&csv.t_c));
+            assert_eq!(bits(&t.current_a), bits(&csv.current_a));
+            assert_eq!(bits(&t.soc), bits(&csv.soc));
+            assert_eq!(bits(&t.values), bits(&csv.values));
+        }
     }
 }

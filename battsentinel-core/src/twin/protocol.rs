@@ -359,23 +359,40 @@ fn flatten<'a>(steps: &'a [Step], out: &mut Vec<Flat<'a>>) {
 struct Check {
     reason: EndReason,
     run_level: bool,
-    f: fn(&Output, f64) -> f64,
     threshold: f64,
 }
 
+impl Check {
+    /// Signed distance of `o` from the cut-off: `>= 0` inside, `< 0` crossed.
+    #[inline(always)]
+    fn f(&self, o: &Output) -> f64 {
+        let x = self.threshold;
+        match self.reason {
+            EndReason::VoltageBelow => o.voltage_v - x,
+            EndReason::VoltageAbove => x - o.voltage_v,
+            EndReason::SocBelow => o.soc - x,
+            EndReason::SocAbove => x - o.soc,
+            EndReason::TemperatureAbove => x - o.t_cell_c,
+            EndReason::CurrentBelow => o.current_a.abs() - x,
+            EndReason::Time => x - o.time_s,
+            EndReason::Duration => 1.0,
+        }
+    }
+}
+
 fn checks_of(l: &Limits, run_level: bool, out: &mut Vec<Check>) {
-    let mut add = |v: Option<f64>, reason, f: fn(&Output, f64) -> f64| {
+    let mut add = |v: Option<f64>, reason| {
         if let Some(threshold) = v {
-            out.push(Check { reason, run_level, f, threshold });
+            out.push(Check { reason, run_level, threshold });
         }
     };
-    add(l.voltage_below_v, EndReason::VoltageBelow, |o, x| o.voltage_v - x);
-    add(l.voltage_above_v, EndReason::VoltageAbove, |o, x| x - o.voltage_v);
-    add(l.soc_below, EndReason::SocBelow, |o, x| o.soc - x);
-    add(l.soc_above, EndReason::SocAbove, |o, x| x - o.soc);
-    add(l.temperature_above_c, EndReason::TemperatureAbove, |o, x| x - o.t_cell_c);
-    add(l.current_below_a, EndReason::CurrentBelow, |o, x| o.current_a.abs() - x);
-    add(l.time_s, EndReason::Time, |o, x| x - o.time_s);
+    add(l.voltage_below_v, EndReason::VoltageBelow);
+    add(l.voltage_above_v, EndReason::VoltageAbove);
+    add(l.soc_below, EndReason::SocBelow);
+    add(l.soc_above, EndReason::SocAbove);
+    add(l.temperature_above_c, EndReason::TemperatureAbove);
+    add(l.current_below_a, EndReason::CurrentBelow);
+    add(l.time_s, EndReason::Time);
 }
 
 /// Runs `protocol` on a cell and returns the trace (one row at t = 0, one per `dt_s`, one at each step end
@@ -399,12 +416,44 @@ pub fn simulate(params: &CellValidParams, protocol: &Protocol) -> Result<Trace, 
     run(sim, protocol)
 }
 
+/// As [`simulate`], writing into `trace` (cleared first) and reusing its columns' memory: repeated runs
+/// (parameter sweeps, fitting) then allocate nothing.
+///
+/// # Errors
+/// As [`simulate`]; on error `trace` holds the rows up to the failing step.
+///
+/// # Examples
+/// ```
+/// use battsentinel_core::twin::{simulate, simulate_into, CellParams, Protocol, Trace};
+/// let cell = CellParams::ecm_example_const(4e-4, 6e-4, 5e4).check().unwrap();
+/// let protocol = Protocol::constant_current(0.9, 100.0, 600.0);
+/// let mut trace = Trace::with_capacity(1, 0);
+/// for _ in 0..2 {
+///     simulate_into(&cell, &protocol, &mut trace).unwrap();
+/// }
+/// assert_eq!(trace, simulate(&cell, &protocol).unwrap());
+/// ```
+pub fn simulate_into(
+    params: &CellValidParams,
+    protocol: &Protocol,
+    trace: &mut Trace,
+) -> Result<(), SimError> {
+    let sim = Simulator::new(params.clone(), protocol.initial)?;
+    run_into(sim, protocol, trace)
+}
+
 /// As [`simulate`], from an existing simulator (its state is the initial state; `protocol.initial` is
 /// ignored).
 ///
 /// # Errors
 /// As [`simulate`].
-pub fn run(mut sim: Simulator, protocol: &Protocol) -> Result<Trace, SimError> {
+pub fn run(sim: Simulator, protocol: &Protocol) -> Result<Trace, SimError> {
+    let mut trace = Trace::with_capacity(sim.params().n_rc(), 0);
+    run_into(sim, protocol, &mut trace)?;
+    Ok(trace)
+}
+
+fn run_into(mut sim: Simulator, protocol: &Protocol, trace: &mut Trace) -> Result<(), SimError> {
     let dt = protocol.dt_s;
     if !(dt.is_finite() && dt > 0.0) {
         return Err(SimError::InvalidDt { dt_s: dt });
@@ -432,7 +481,7 @@ pub fn run(mut sim: Simulator, protocol: &Protocol) -> Result<Trace, SimError> {
         _ => true,
     });
     let est_rows = estimate_rows(&flat, dt, capacity_ah);
-    let mut trace = Trace::with_capacity(sim.params().n_rc(), est_rows);
+    trace.reset(sim.params().n_rc(), est_rows);
     let first = match flat.first() {
         Some(Flat::Fixed { input: Input::Current { current_a }, .. })
         | Some(Flat::SocDrop { current_a, .. }) => sim.output_at_current(*current_a)?,
@@ -474,14 +523,14 @@ pub fn run(mut sim: Simulator, protocol: &Protocol) -> Result<Trace, SimError> {
         );
         // A run starting beyond a run-level cut-off stops at once (as PyBaMM refuses to start).
         if k == 0 {
-            if let Some(c) = checks.iter().find(|c| c.run_level && (c.f)(&last, c.threshold) < 0.0) {
+            if let Some(c) = checks.iter().find(|c| c.run_level && c.f(&last) < 0.0) {
                 trace.events.push(super::trace::Event { time_s: last.time_s, step: k, reason: c.reason });
                 trace.end_reason = c.reason;
-                return Ok(trace);
+                return Ok(());
             }
         }
         // A step already at one of its own cut-offs is skipped (as a cycler would).
-        if checks.iter().any(|c| !c.run_level && (c.f)(&last, c.threshold) <= 0.0) {
+        if checks.iter().any(|c| !c.run_level && c.f(&last) <= 0.0) {
             continue;
         }
         let t_start = last.time_s;
@@ -500,15 +549,18 @@ pub fn run(mut sim: Simulator, protocol: &Protocol) -> Result<Trace, SimError> {
                     Input::Current { current_a: scale * profile.current_at(tm, &mut hint) }
                 }
             };
-            let (state, ev, i) = sim.propose(input, h)?;
-            let out = sim.output_of(&state, &ev, i);
+            // Step in place; a step that crosses a cut-off is undone and located inside.
+            let (cur_i, last_i) = sim.currents();
+            let i = sim.current_for(input, h)?;
+            sim.advance_in_place(i, h)?;
+            let out = sim.output();
             match first_crossing(&checks, &last, &out) {
                 None => {
-                    sim.commit(state, ev, i);
                     trace.push(&out, k as u32);
                     last = out;
                 }
                 Some(_) => {
+                    sim.restore(&last, cur_i, last_i)?;
                     let (out, c) = locate_event(&mut sim, &checks, &last, input, h)?;
                     trace.push(&out, k as u32);
                     last = out;
@@ -522,11 +574,11 @@ pub fn run(mut sim: Simulator, protocol: &Protocol) -> Result<Trace, SimError> {
         }
         if ended_run {
             trace.end_reason = trace.events.last().map_or(EndReason::Duration, |e| e.reason);
-            return Ok(trace);
+            return Ok(());
         }
     }
     trace.end_reason = EndReason::Duration;
-    Ok(trace)
+    Ok(())
 }
 
 fn invalid(step: usize, field: &'static str, value: impl std::fmt::Debug, reason: &'static str) -> SimError {
@@ -560,7 +612,7 @@ fn estimate_rows(flat: &[Flat], dt: f64, capacity_ah: f64) -> usize {
 }
 
 fn first_crossing<'c>(checks: &'c [Check], before: &Output, after: &Output) -> Option<&'c Check> {
-    checks.iter().find(|c| (c.f)(after, c.threshold) < 0.0 && (c.f)(before, c.threshold) >= 0.0)
+    checks.iter().find(|c| c.f(after) < 0.0 && c.f(before) >= 0.0)
 }
 
 /// Finds the earliest crossing inside a step of length `h` from the committed state `last`.
@@ -575,15 +627,15 @@ fn locate_event(
     let mut best: Option<(f64, Output, Check)> = None;
     let (s1, e1, i1) = sim.propose(input, h)?;
     let end = sim.output_of(&s1, &e1, i1);
-    for c in checks.iter().filter(|c| (c.f)(&end, c.threshold) < 0.0 && (c.f)(last, c.threshold) >= 0.0) {
+    for c in checks.iter().filter(|c| c.f(&end) < 0.0 && c.f(last) >= 0.0) {
         let g = |sim: &mut Simulator, x: f64| -> Result<(f64, Output), SimError> {
             let (s, e, i) = sim.propose(input, x)?;
             let o = sim.output_of(&s, &e, i);
-            Ok(((c.f)(&o, c.threshold), o))
+            Ok((c.f(&o), o))
         };
         // Illinois on [a, b] with g(a) >= 0 > g(b).
-        let (mut a, mut ga) = (0.0, (c.f)(last, c.threshold));
-        let (mut b, mut gb) = (h, (c.f)(&end, c.threshold));
+        let (mut a, mut ga) = (0.0, c.f(last));
+        let (mut b, mut gb) = (h, c.f(&end));
         let mut ob = end;
         let mut side = 0i32;
         for _ in 0..100 {

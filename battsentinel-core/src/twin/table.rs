@@ -28,6 +28,170 @@ pub(crate) fn locate(grid: &[f64], x: f64, hint: &mut usize) -> (usize, f64) {
     (i, (x - a) / (b - a))
 }
 
+/// A validated interpolation axis with the reciprocal of every segment width, so that locating a point costs
+/// a multiplication instead of a division.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Axis {
+    x: Vec<f64>,
+    inv_dx: Vec<f64>,
+}
+
+impl Axis {
+    /// The axis of a checked grid (strictly increasing, at least two points).
+    pub(crate) fn new(x: &[f64]) -> Self {
+        Self { x: x.to_vec(), inv_dx: x.windows(2).map(|w| 1.0 / (w[1] - w[0])).collect() }
+    }
+
+    /// The breakpoints.
+    pub(crate) fn points(&self) -> &[f64] {
+        &self.x
+    }
+
+    /// Number of breakpoints.
+    pub(crate) fn len(&self) -> usize {
+        self.x.len()
+    }
+
+    /// As [`locate`]: the segment of `v` (clamped to the first/last one) found from `hint`, and the weight.
+    #[inline(always)]
+    pub(crate) fn locate(&self, v: f64, hint: &mut usize) -> (usize, f64) {
+        let i = self.segment(v, hint);
+        (i, (v - self.x[i]) * self.inv_dx[i])
+    }
+
+    /// The segment of `v` only.
+    #[inline(always)]
+    pub(crate) fn segment(&self, v: f64, hint: &mut usize) -> usize {
+        let x = &self.x[..];
+        let last = x.len() - 2;
+        let mut i = (*hint).min(last);
+        if v < x[i] {
+            while i > 0 && v < x[i] {
+                i -= 1;
+            }
+        } else {
+            while i < last && v >= x[i + 1] {
+                i += 1;
+            }
+        }
+        *hint = i;
+        i
+    }
+}
+
+/// A compiled 1-D table: `y(v) = y[i] + (v − x[i])·slope[i]` on the located segment (linear extrapolation).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Lin1 {
+    axis: Axis,
+    y: Vec<f64>,
+    slope: Vec<f64>,
+}
+
+impl Lin1 {
+    /// Compiles a checked table.
+    pub(crate) fn new(t: &Table1) -> Self {
+        let axis = Axis::new(&t.x);
+        let slope = t.y.windows(2).zip(&axis.inv_dx).map(|(w, r)| (w[1] - w[0]) * r).collect();
+        Self { axis, y: t.y.clone(), slope }
+    }
+
+    /// The axis.
+    pub(crate) fn axis(&self) -> &Axis {
+        &self.axis
+    }
+
+    #[inline(always)]
+    pub(crate) fn eval_hint(&self, v: f64, hint: &mut usize) -> f64 {
+        let i = self.axis.segment(v, hint);
+        self.y[i] + (v - self.axis.x[i]) * self.slope[i]
+    }
+}
+
+/// A compiled 2-D table (bilinear, `x1`-major values, linear extrapolation).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Lin2 {
+    a1: Axis,
+    a2: Axis,
+    values: Vec<f64>,
+}
+
+impl Lin2 {
+    /// Compiles a checked table.
+    pub(crate) fn new(t: &Table2) -> Self {
+        Self { a1: Axis::new(&t.x1), a2: Axis::new(&t.x2), values: t.values.clone() }
+    }
+
+    /// The second axis.
+    pub(crate) fn axis2(&self) -> &Axis {
+        &self.a2
+    }
+
+    #[inline(always)]
+    pub(crate) fn eval_hint(&self, x1: f64, x2: f64, hint: &mut [usize; 2]) -> f64 {
+        let (i, a) = self.a1.locate(x1, &mut hint[0]);
+        let (j, b) = self.a2.locate(x2, &mut hint[1]);
+        let n2 = self.a2.len();
+        let v = &self.values[i * n2 + j..(i + 1) * n2 + j + 2];
+        let r0 = v[0] + b * (v[1] - v[0]);
+        let r1 = v[n2] + b * (v[n2 + 1] - v[n2]);
+        r0 + a * (r1 - r0)
+    }
+}
+
+/// Largest number of tables that can share one [`Grid3`].
+pub(crate) const MAX_SLOTS: usize = 7;
+
+/// Several 3-D tables on one (T, I, SoC) grid, values interleaved per node (`values[node·k + slot]`), so one
+/// located point serves them all and the eight corners of a cell are eight short contiguous reads.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Grid3 {
+    t: Axis,
+    i: Axis,
+    s: Axis,
+    k: usize,
+    values: Vec<f64>,
+}
+
+impl Grid3 {
+    /// Interleaves checked tables that share `axes`' grid (1 to [`MAX_SLOTS`] of them).
+    pub(crate) fn new(axes: &Table3, tables: &[&Table3]) -> Self {
+        let k = tables.len();
+        let nodes = axes.t_c.len() * axes.current_a.len() * axes.soc.len();
+        let mut values = Vec::with_capacity(nodes * k);
+        for n in 0..nodes {
+            values.extend(tables.iter().map(|t| t.values[n]));
+        }
+        Self { t: Axis::new(&axes.t_c), i: Axis::new(&axes.current_a), s: Axis::new(&axes.soc), k, values }
+    }
+
+    /// Trilinear interpolation of every table at (T, I, SoC): slot `q` goes to `out[dest[q]]`.
+    #[inline(always)]
+    pub(crate) fn eval_into(
+        &self,
+        t_c: f64,
+        current_a: f64,
+        soc: f64,
+        hint: &mut [usize; 3],
+        dest: &[usize; MAX_SLOTS],
+        out: &mut [f64; MAX_SLOTS],
+    ) {
+        let (it, wt) = self.t.locate(t_c, &mut hint[0]);
+        let (ii, wi) = self.i.locate(current_a, &mut hint[1]);
+        let (is, ws) = self.s.locate(soc, &mut hint[2]);
+        let k = self.k;
+        let si = self.s.len() * k;
+        let st = self.i.len() * si;
+        let base = it * st + ii * si + is * k;
+        let v = &self.values[base..base + st + si + 2 * k];
+        let lerp = |a: f64, c: f64, w: f64| a + w * (c - a);
+        for q in 0..k.min(MAX_SLOTS) {
+            let s = |o: usize| lerp(v[o + q], v[o + k + q], ws);
+            let (c00, c01, c10, c11) = (s(0), s(si), s(st), s(st + si));
+            out[dest[q]] = lerp(lerp(c00, c01, wi), lerp(c10, c11, wi), wt);
+        }
+    }
+}
+
 /// Checks that a grid is finite, strictly increasing and has at least two points.
 pub(crate) fn check_grid(name: &str, grid: &[f64]) -> Result<(), ParamError> {
     if grid.len() < 2 {

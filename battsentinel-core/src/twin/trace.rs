@@ -84,8 +84,38 @@ impl Trace {
         }
     }
 
+    /// Empties the trace for `n_rc` pairs and reserves `rows` rows, keeping the allocated columns.
+    pub(crate) fn reset(&mut self, n_rc: usize, rows: usize) {
+        self.n_rc = n_rc;
+        for cols in [&mut self.v_rc_v, &mut self.r_ohm, &mut self.c_farad] {
+            cols.resize_with(n_rc, Vec::new);
+        }
+        let mut cols: Vec<&mut Vec<f64>> = vec![
+            &mut self.time_s,
+            &mut self.current_a,
+            &mut self.voltage_v,
+            &mut self.ocv_v,
+            &mut self.soc,
+            &mut self.v_r0_v,
+            &mut self.r0_ohm,
+            &mut self.t_cell_c,
+            &mut self.t_jig_c,
+            &mut self.q_gen_w,
+            &mut self.power_w,
+        ];
+        cols.extend(self.v_rc_v.iter_mut().chain(&mut self.r_ohm).chain(&mut self.c_farad));
+        for c in cols {
+            c.clear();
+            c.reserve(rows);
+        }
+        self.step.clear();
+        self.step.reserve(rows);
+        self.events.clear();
+        self.end_reason = EndReason::Duration;
+    }
+
     /// Appends one row.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, o: &Output, step: u32) {
         self.time_s.push(o.time_s);
         self.current_a.push(o.current_a);
