@@ -121,3 +121,33 @@ def test_lime_is_seeded_and_pickles(data):
     assert lime2.explain_instance(X[3], model.predict_proba).as_list() == a.as_list()
     ours = bs.RandomForestClassifier(n_trees=10).fit(X, y)
     assert len(lime.explain_instance(X[3], ours).as_list()) == 6
+
+
+@pytest.mark.parametrize("r", [4, 8, 12])
+def test_l1_reg_num_features_equals_shap(r):
+    """shap's default selection `l1_reg="num_features(r)"` (LARS) on a 12-feature model, every coalition
+    enumerated on both sides (nsamples = 2^12 - 2), so the values must agree to rounding."""
+    rng = np.random.default_rng(3)
+    m = 12
+    coef = rng.normal(size=m)
+
+    def f(x):
+        x = np.asarray(x, dtype=float)
+        return x @ coef + 0.3 * x[:, 0] * x[:, 1] - 0.2 * np.sin(x[:, 5] * x[:, 7])
+
+    bg = rng.normal(size=(4, m))
+    xs = rng.normal(size=(3, m))
+    n = 2**m - 2
+    ref = shap.KernelExplainer(f, bg).shap_values(xs, nsamples=n, l1_reg=f"num_features({r})", silent=True)
+    ours = bs.KernelExplainer(f, bg, nsamples=n, l1_reg=f"num_features({r})").shap_values(xs)
+    np.testing.assert_allclose(ours, ref, rtol=1e-7, atol=1e-9)
+    assert ((ours != 0).sum(axis=1) <= r).all()
+    # Efficiency holds whatever is selected.
+    ev = bs.KernelExplainer(f, bg, nsamples=n, l1_reg=f"num_features({r})").expected_value
+    np.testing.assert_allclose(ours.sum(axis=1), f(xs) - ev, atol=1e-9)
+    # No selection is shap's l1_reg=False.
+    ref_all = shap.KernelExplainer(f, bg).shap_values(xs, nsamples=n, l1_reg=False, silent=True)
+    np.testing.assert_allclose(bs.KernelExplainer(f, bg, nsamples=n, l1_reg=False).shap_values(xs), ref_all,
+                               rtol=1e-7, atol=1e-9)
+    with pytest.raises(bs.ParamError):
+        bs.KernelExplainer(f, bg, l1_reg="aic")
