@@ -494,7 +494,7 @@ mod tests {
                     5 => format!("{t:.3},3.5,1,25,1,C,x,extra,more"),
                     6 => format!("2024-01-01 00:00:{:02},3.5,1,25,1,D,", r2.gen_range(0..60)),
                     7 => format!("{t:.3},3.5\r1,25,1,C,"),
-                    _ => format!(",3.6,1,25,1,R,"),
+                    _ => ",3.6,1,25,1,R,".to_string(),
                 }
             } else {
                 let mut f = vec![format!("{t:.4}")];
