@@ -4,26 +4,32 @@
 # reader's peak memory against the size of the resulting columns.
 #
 # Usage: benches/compare_io.sh   (PYTHON=/path/to/python with pandas + polars; default /work/venvs/io/bin/python)
+# Honours CARGO_TARGET_DIR (criterion results, the release binary and the generated file live under it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/work/venvs/io/bin/python}
-FILE=${BATTSENTINEL_IO_BENCH_FILE:-$PWD/target/bench-data/arbin_io_bench.csv}
+TARGET=${CARGO_TARGET_DIR:-$PWD/target}
+DATA=$TARGET/bench-data
+FILE=${BATTSENTINEL_IO_BENCH_FILE:-$DATA/arbin_io_bench.csv}
 export BATTSENTINEL_IO_BENCH_FILE=$FILE
+mkdir -p "$DATA"
 
-cargo bench --bench io -- io_read/ 2>&1 | grep -E "io_read|time:|thrpt:" || true
-EST=$(ls -d target/criterion/io_read/arbin_*MB | head -1)/new/estimates.json
+# The REST server is not needed to read files: build without it (faster, fewer dependencies).
+cargo bench --locked --no-default-features --bench io -- io_read/ 2>&1 | grep -E "io_read|time:|thrpt:" || true
+EST=$(ls -d "$TARGET"/criterion/io_read/arbin_*MB | head -1)/new/estimates.json
 RUST_S=$(python3 -c "import json;print(json.load(open('$EST'))['mean']['point_estimate']/1e9)")
 
 ANCHOR=$("$PY" benches/python/io_anchor.py "$FILE" 3)
 
-cargo build --release --quiet
-PEAK_KB=$( { /usr/bin/time -f "%M" target/release/battsentinel inspect --json "$FILE" > target/bench-data/inspect.json; } 2>&1 | tail -1)
-BASE_KB=$( { /usr/bin/time -f "%M" target/release/battsentinel inspect --json tests/data/io/arbin_example.csv > /dev/null; } 2>&1 | tail -1)
+cargo build --locked --no-default-features --release --quiet --bin battsentinel
+BIN=$TARGET/release/battsentinel
+PEAK_KB=$( { /usr/bin/time -f "%M" "$BIN" inspect --json "$FILE" > "$DATA/inspect.json"; } 2>&1 | tail -1)
+BASE_KB=$( { /usr/bin/time -f "%M" "$BIN" inspect --json tests/data/io/arbin_example.csv > /dev/null; } 2>&1 | tail -1)
 
-python3 - "$RUST_S" "$ANCHOR" "$PEAK_KB" "$BASE_KB" "$FILE" <<'PY'
+python3 - "$RUST_S" "$ANCHOR" "$PEAK_KB" "$BASE_KB" "$FILE" "$DATA/inspect.json" <<'PY'
 import json, os, sys
 rust_s = float(sys.argv[1]); a = json.loads(sys.argv[2]); peak_kb = int(sys.argv[3]); base_kb = int(sys.argv[4])
-size = os.path.getsize(sys.argv[5]); ins = json.load(open("target/bench-data/inspect.json"))
+size = os.path.getsize(sys.argv[5]); ins = json.load(open(sys.argv[6]))
 rows = ins["rows"]
 # Result columns: every channel is one 8-byte value per row (f64, or Option<u32>).
 cols = len(ins["channels"])

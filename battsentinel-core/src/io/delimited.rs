@@ -7,8 +7,9 @@ use super::detect::{find_header, sniff, sniff_decimal_comma, sniff_delimiter, sp
 use super::engine::{preamble_info, Builder};
 use super::error::ParseError;
 use super::options::{Format, MappingOverride, ReadOptions};
+use super::stream::{read_records, StreamCfg};
 use super::text;
-use crate::data::{BatteryLog, LogMeta, StepKind};
+use crate::data::{BatteryLog, LogMeta};
 use std::collections::BTreeMap;
 use std::io::Read;
 
@@ -320,19 +321,6 @@ pub(crate) fn plans_for(lay: &Layout, opts: &ReadOptions) -> Result<Vec<ColPlan>
     })
 }
 
-fn csv_error(e: csv::Error, opts: &ReadOptions, line0: usize) -> ParseError {
-    let line = e.position().map(|p| p.line() as usize + line0).unwrap_or(0);
-    match e.into_kind() {
-        csv::ErrorKind::Io(source) => ParseError::Io { file: opts.file_name.clone(), source },
-        other => ParseError::BadValue {
-            file: opts.file_name.clone(),
-            line,
-            column: String::new(),
-            value: format!("{other:?}"),
-        },
-    }
-}
-
 /// Reads a time series from a text source: `prefix` holds the first bytes, `rest` the remainder.
 pub(crate) fn read_log<R: Read>(
     prefix: &[u8],
@@ -366,43 +354,13 @@ pub(crate) fn read_log<R: Read>(
         });
     }
     let start = s.lines.get(lay.data_line).map(|l| l.0).unwrap_or(prefix.len());
-    let cursor = std::io::Cursor::new(&prefix[start..]).chain(rest);
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(lay.delimiter)
-        .comment(lay.comment)
-        .buffer_capacity(1 << 20)
-        .from_reader(cursor);
-    let mut rec = csv::ByteRecord::new();
-    let line0 = lay.data_line;
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(e, opts, line0)),
-        }
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0) + line0;
-        if rec.iter().all(|f| text::trim(f).is_empty()) {
-            continue;
-        }
-        if hier {
-            let f0 = text::trim(rec.get(0).unwrap_or(b""));
-            let f1 = text::trim(rec.get(1).unwrap_or(b""));
-            if !f0.is_empty() {
-                // Cycle row.
-                b.context.cycle = std::str::from_utf8(f0).ok().and_then(|x| x.parse().ok());
-                continue;
-            }
-            if !f1.is_empty() {
-                // Step row: `,Step Index,Step Number,Step Type,…`.
-                b.context.step = std::str::from_utf8(f1).ok().and_then(|x| x.parse().ok());
-                b.context.kind = rec.get(3).and_then(super::columns::parse_kind).or(Some(StepKind::Other));
-                continue;
-            }
-        }
-        b.push(&rec, line)?;
-    }
+    let cfg = StreamCfg {
+        delimiter: lay.delimiter,
+        comment: lay.comment,
+        line0: lay.data_line,
+        hierarchical: hier,
+    };
+    read_records(&mut b, &prefix[start..], rest, &cfg, opts)?;
     let mut meta = LogMeta {
         format: format.name().to_string(),
         source_name: opts.file_name.clone(),

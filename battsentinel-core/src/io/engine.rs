@@ -15,11 +15,128 @@ const DISCONNECTED_BELOW_C: f64 = -273.15;
 /// Above this a temperature is physically impossible for a cell log.
 const IMPOSSIBLE_ABOVE_C: f64 = 1000.0;
 
-enum Store {
+/// The values of one source column (empty for columns that are not stored).
+pub(crate) enum Store {
     None,
     F(Vec<f64>),
     U(Vec<Option<u32>>),
     K(Vec<Option<StepKind>>),
+}
+
+impl Store {
+    #[cfg_attr(not(feature = "parallel"), allow(dead_code))]
+    fn empty_like(&self) -> Self {
+        match self {
+            Store::None => Store::None,
+            Store::F(_) => Store::F(Vec::new()),
+            Store::U(_) => Store::U(Vec::new()),
+            Store::K(_) => Store::K(Vec::new()),
+        }
+    }
+
+    /// Removes the last value (undoes one push).
+    pub(crate) fn pop(&mut self) {
+        match self {
+            Store::None => {}
+            Store::F(v) => {
+                v.pop();
+            }
+            Store::U(v) => {
+                v.pop();
+            }
+            Store::K(v) => {
+                v.pop();
+            }
+        }
+    }
+
+    #[cfg_attr(not(feature = "parallel"), allow(dead_code))]
+    fn append(&mut self, other: &mut Store) {
+        match (self, other) {
+            (Store::F(a), Store::F(b)) => a.append(b),
+            (Store::U(a), Store::U(b)) => a.append(b),
+            (Store::K(a), Store::K(b)) => a.append(b),
+            _ => {}
+        }
+    }
+
+    #[cfg_attr(not(feature = "parallel"), allow(dead_code))]
+    fn clear(&mut self) {
+        match self {
+            Store::None => {}
+            Store::F(v) => v.clear(),
+            Store::U(v) => v.clear(),
+            Store::K(v) => v.clear(),
+        }
+    }
+}
+
+/// The kept rows so far: the time axis and one store per source column, plus the last step-kind cell read
+/// (a cache: consecutive rows usually repeat it).
+pub(crate) struct Columns {
+    pub time: Vec<f64>,
+    pub stores: Vec<Store>,
+    pub last_kind: (Vec<u8>, Option<StepKind>),
+}
+
+impl Columns {
+    #[cfg_attr(not(feature = "parallel"), allow(dead_code))]
+    /// Empty columns of the same shape (for a chunk parsed on another thread).
+    pub(crate) fn empty_like(&self) -> Self {
+        Self {
+            time: Vec::new(),
+            stores: self.stores.iter().map(Store::empty_like).collect(),
+            last_kind: (Vec::new(), None),
+        }
+    }
+
+    #[cfg_attr(not(feature = "parallel"), allow(dead_code))]
+    /// Moves every row of `other` after the rows of `self` (`other` is left empty, its capacity kept).
+    pub(crate) fn append(&mut self, other: &mut Columns) {
+        self.time.append(&mut other.time);
+        for (a, b) in self.stores.iter_mut().zip(&mut other.stores) {
+            a.append(b);
+        }
+    }
+
+    #[cfg_attr(not(feature = "parallel"), allow(dead_code))]
+    /// Drops every row, keeping the capacity.
+    pub(crate) fn clear(&mut self) {
+        self.time.clear();
+        self.stores.iter_mut().for_each(Store::clear);
+    }
+
+    /// The step kind of a cell, through the one-entry cache.
+    #[inline]
+    pub(crate) fn kind_of(&mut self, field: &[u8]) -> Option<StepKind> {
+        if self.last_kind.0 != field {
+            self.last_kind = (field.to_vec(), parse_kind(field));
+        }
+        self.last_kind.1
+    }
+}
+
+/// One record of a delimited source: its fields, in order.
+pub(crate) trait Record {
+    /// Number of fields.
+    fn field_count(&self) -> usize;
+    /// Field `i` (raw bytes), `None` past the end.
+    fn field(&self, i: usize) -> Option<&[u8]>;
+    /// True when every field is blank.
+    fn all_blank(&self) -> bool {
+        (0..self.field_count()).all(|i| self.field(i).is_none_or(|f| text::trim(f).is_empty()))
+    }
+}
+
+impl Record for ByteRecord {
+    #[inline]
+    fn field_count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn field(&self, i: usize) -> Option<&[u8]> {
+        self.get(i)
+    }
 }
 
 /// Values injected by the Neware hierarchical reader from cycle and step rows.
@@ -41,24 +158,23 @@ struct FirstBad {
 }
 
 pub(crate) struct Builder {
-    plans: Vec<ColPlan>,
-    stores: Vec<Store>,
-    time_col: Option<usize>,
-    abs_col: Option<usize>,
+    pub(crate) plans: Vec<ColPlan>,
+    pub(crate) cols: Columns,
+    pub(crate) time_col: Option<usize>,
+    pub(crate) abs_col: Option<usize>,
     /// The absolute-time column provides the time axis.
-    abs_is_time: bool,
-    interval_s: Option<f64>,
-    decimal_comma: bool,
+    pub(crate) abs_is_time: bool,
+    pub(crate) interval_s: Option<f64>,
+    pub(crate) decimal_comma: bool,
     strict: bool,
     file: Option<String>,
-    time: Vec<f64>,
-    time_abs: Option<bool>,
-    first_abs: Option<f64>,
-    first_abs_row_time: f64,
+    /// Whether the time cells read so far are absolute instants (decided by the first kept row).
+    pub(crate) time_abs: Option<bool>,
+    pub(crate) first_abs: Option<f64>,
+    pub(crate) first_abs_row_time: f64,
     ctx: Option<ContextColumns>,
     pub(crate) context: RowContext,
-    last_kind: (Vec<u8>, Option<StepKind>),
-    quality: QualityReport,
+    pub(crate) quality: QualityReport,
     first_bad: Option<FirstBad>,
     ncols: usize,
 }
@@ -89,20 +205,18 @@ impl Builder {
             ncols: plans.len(),
             abs_is_time: time_col.is_none() && abs_col.is_some(),
             plans,
-            stores,
+            cols: Columns { time: Vec::new(), stores, last_kind: (Vec::new(), None) },
             time_col,
             abs_col,
             interval_s,
             decimal_comma,
             strict: opts.strict,
             file: opts.file_name.clone(),
-            time: Vec::new(),
             time_abs: None,
             first_abs: None,
             first_abs_row_time: 0.0,
             ctx,
             context: RowContext::default(),
-            last_kind: (Vec::new(), None),
             quality: QualityReport::default(),
             first_bad: None,
         }
@@ -128,17 +242,23 @@ impl Builder {
         Ok(())
     }
 
+    /// True when the Neware hierarchical reader injects cycle and step context into every row.
+    pub(crate) fn has_context(&self) -> bool {
+        self.ctx.is_some()
+    }
+
     /// Reads one record (source line `line`, 1-based).
-    pub(crate) fn push(&mut self, rec: &ByteRecord, line: usize) -> Result<(), ParseError> {
+    pub(crate) fn push<Rc: Record + ?Sized>(&mut self, rec: &Rc, line: usize) -> Result<(), ParseError> {
         self.quality.rows_read += 1;
-        if rec.len() < self.ncols {
+        let nfields = rec.field_count();
+        if nfields < self.ncols {
             self.quality.record("short_row", None, "repaired", line, 1, || {
-                format!("row has {} fields, header has {}: missing fields set missing", rec.len(), self.ncols)
+                format!("row has {} fields, header has {}: missing fields set missing", nfields, self.ncols)
             });
         }
         // Time decides whether the row is kept.
         let t = if let Some(tc) = self.time_col.or(if self.abs_is_time { self.abs_col } else { None }) {
-            let field = rec.get(tc).unwrap_or(b"");
+            let field = rec.field(tc).unwrap_or(b"");
             let scale = self.plans[tc].scale;
             let parsed = if self.abs_is_time {
                 match text::parse_num(field, self.decimal_comma) {
@@ -186,14 +306,14 @@ impl Builder {
                 }
             }
         } else {
-            self.time.len() as f64 * self.interval_s.unwrap_or(1.0)
+            self.cols.time.len() as f64 * self.interval_s.unwrap_or(1.0)
         };
-        if self.time.is_empty() {
+        if self.cols.time.is_empty() {
             self.first_abs_row_time = t;
         }
-        self.time.push(t);
+        self.cols.time.push(t);
         if let (Some(ac), false, None) = (self.abs_col, self.abs_is_time, self.first_abs) {
-            let f = rec.get(ac).unwrap_or(b"");
+            let f = rec.field(ac).unwrap_or(b"");
             self.first_abs = match text::parse_num(f, self.decimal_comma) {
                 Num::Value(v) if v.is_finite() && v > 1e8 => Some(v),
                 _ => text::parse_datetime(f).map(text::epoch_s),
@@ -203,8 +323,8 @@ impl Builder {
             }
         }
         for i in 0..self.ncols {
-            let field = rec.get(i).unwrap_or(b"");
-            match &mut self.stores[i] {
+            let field = rec.field(i).unwrap_or(b"");
+            match &mut self.cols.stores[i] {
                 Store::None => {}
                 Store::F(v) => {
                     let p = &self.plans[i];
@@ -243,10 +363,10 @@ impl Builder {
                     }
                 },
                 Store::K(v) => {
-                    if self.last_kind.0 != field {
-                        self.last_kind = (field.to_vec(), parse_kind(field));
+                    if self.cols.last_kind.0 != field {
+                        self.cols.last_kind = (field.to_vec(), parse_kind(field));
                     }
-                    v.push(self.last_kind.1);
+                    v.push(self.cols.last_kind.1);
                 }
             }
         }
@@ -267,8 +387,7 @@ impl Builder {
     ) -> Result<BatteryLog, ParseError> {
         let Builder {
             plans,
-            stores,
-            mut time,
+            cols: Columns { stores, mut time, .. },
             time_abs,
             first_abs,
             first_abs_row_time,

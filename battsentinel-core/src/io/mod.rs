@@ -21,15 +21,19 @@
 //! any delimited text (delimiter, quoting, decimal comma, encoding, preamble and header sniffed; English and
 //! Spanish header aliases; units from headers; the old `timestamp,voltage[,current,temperature]` files).
 //!
-//! Performance: the input is streamed through csv's `ByteRecord` reader with a fast float parser; only the
-//! first 256 KiB are held for detection, never the whole file as text.
+//! Performance: the input is streamed in blocks of 8 MiB (only the first 256 KiB are held for detection,
+//! never the whole file as text). Lines of plain cells are split and parsed in one pass straight into the
+//! columns (in parallel with the `parallel` feature); other lines go through the general row engine, and
+//! from the first quoted field on, csv's `ByteRecord` reader. Results do not depend on the path taken.
 
 mod columns;
 mod delimited;
 mod detect;
 mod engine;
 mod error;
+mod fast;
 mod options;
+mod stream;
 mod tables;
 mod text;
 mod write;
