@@ -139,13 +139,7 @@ mod tests {
     #[test]
     fn correlated_columns_enter_as_in_sklearn() {
         // y = x0 + x1 with x2 ≈ x0: sklearn.linear_model.lars_path(X, y, method="lar")[1] == [0, 1, 2].
-        let rows = [
-            [1.0, 0.0, 1.1],
-            [0.0, 1.0, 0.1],
-            [1.0, 1.0, 0.9],
-            [2.0, -1.0, 2.0],
-            [-1.0, 2.0, -1.2],
-        ];
+        let rows = [[1.0, 0.0, 1.1], [0.0, 1.0, 0.1], [1.0, 1.0, 0.9], [2.0, -1.0, 2.0], [-1.0, 2.0, -1.2]];
         let x: Vec<f64> = rows.iter().flatten().copied().collect();
         let y: Vec<f64> = rows.iter().map(|r| r[0] + r[1]).collect();
         assert_eq!(lars_order(&x, &y, 3, 3), vec![0, 1, 2]);
