@@ -27,8 +27,8 @@ mod webhook;
 
 pub use defaults::{Chemistry, DEFAULT_RULES_TOML};
 pub use engine::{
-    evaluate, log_signals, AlertEngine, AlertEvent, AlertEventKind, EngineParams, EngineStats,
-    EngineValidParams, Sample, TriggerValue,
+    evaluate, log_signals, AlertEngine, AlertEvent, AlertEventKind, EngineParams, EngineSnapshot,
+    EngineState, EngineStats, EngineValidParams, Sample, TriggerValue, SNAPSHOT_VERSION,
 };
 pub use error::RuleError;
 pub use lifecycle::{
