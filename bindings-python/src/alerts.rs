@@ -246,8 +246,8 @@ impl PyAlertEngine {
     /// Pickles as its snapshot (`(AlertEngine.from_snapshot, (json,))`).
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
         let py = slf.py();
-        let json = serde_json::to_string(&slf.borrow().snapshot_value()?)
-            .map_err(|e| param_err(e.to_string()))?;
+        let json =
+            serde_json::to_string(&slf.borrow().snapshot_value()?).map_err(|e| param_err(e.to_string()))?;
         let restore = slf.get_type().getattr("from_snapshot")?;
         PyTuple::new(py, [restore, PyTuple::new(py, [json])?.into_any()])
     }
