@@ -224,7 +224,7 @@ impl PyAlertEngine {
     #[classmethod]
     fn from_snapshot(_cls: &Bound<'_, PyType>, snapshot: &Bound<'_, PyAny>) -> PyResult<Self> {
         let mut v = match snapshot.cast::<PyString>() {
-            Ok(s) => serde_json::from_str(s.to_str()?)
+            Ok(s) => serde_json::from_str(&s.to_cow()?)
                 .map_err(|e| param_err(format!("alert engine snapshot: {e}")))?,
             Err(_) => py_to_json(snapshot)?,
         };

@@ -359,7 +359,7 @@ impl PySocEstimator {
     fn from_snapshot(_cls: &Bound<'_, pyo3::types::PyType>, snapshot: &Bound<'_, PyAny>) -> PyResult<Self> {
         let v = match snapshot.cast::<PyString>() {
             Ok(s) => {
-                serde_json::from_str(s.to_str()?).map_err(|e| param_err(format!("EKF snapshot: {e}")))?
+                serde_json::from_str(&s.to_cow()?).map_err(|e| param_err(format!("EKF snapshot: {e}")))?
             }
             Err(_) => py_to_json(snapshot)?,
         };
