@@ -1,9 +1,9 @@
 //! Alerts (binding of `battsentinel_core::alerts`): `RuleSet` and the streaming `AlertEngine`.
 
-use battsentinel_core::alerts::{AlertEngine, Chemistry, EngineParams, RuleSet, Sample};
+use battsentinel_core::alerts::{AlertEngine, Chemistry, EngineParams, EngineSnapshot, RuleSet, Sample};
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use serde_json::Value;
 
 use crate::convert::{from_json_value, params_from_kwargs, py_to_json, to_py_obj};
@@ -132,6 +132,10 @@ fn rules_of(obj: &Bound<'_, PyAny>) -> PyResult<RuleSet> {
 /// a streamed sample (for `push`); without it the engine binds to the columns of the first log given to
 /// `evaluate` (`voltage_v`, `current_a`, `temperature_c:<name>`, …). Keyword arguments: `battery_id`, `tags`,
 /// `max_gap_s` (300), `max_window_samples`.
+///
+/// `snapshot()` saves the complete streaming state (rules, signals, parameters, windows, timers, latches,
+/// active alerts, counters) as a dict; `AlertEngine.from_snapshot(d)` resumes it with identical events, and
+/// pickling goes through the snapshot.
 #[pyclass(name = "AlertEngine", module = "battsentinel")]
 pub struct PyAlertEngine {
     rules: RuleSet,
@@ -208,6 +212,46 @@ impl PyAlertEngine {
         to_py_obj(py, &events)
     }
 
+    /// The complete streaming state as a dict (JSON-compatible: non-finite times are the strings `"nan"`,
+    /// `"inf"`, `"-inf"`); `AlertEngine.from_snapshot(d)` resumes it with identical events. An engine not yet
+    /// bound to its signals (no `signals`, no `evaluate` yet) carries `"bound": False`.
+    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_obj(py, &self.snapshot_value()?)
+    }
+
+    /// Resumes an engine from `snapshot()` (a dict, or its JSON text). Raises `RuleError` (code
+    /// `invalid_snapshot`, naming the field) when the state does not fit the rules.
+    #[classmethod]
+    fn from_snapshot(_cls: &Bound<'_, PyType>, snapshot: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let mut v = match snapshot.cast::<PyString>() {
+            Ok(s) => serde_json::from_str(&s.to_cow()?)
+                .map_err(|e| param_err(format!("alert engine snapshot: {e}")))?,
+            Err(_) => py_to_json(snapshot)?,
+        };
+        let bound = match v.as_object_mut().and_then(|o| o.remove("bound")) {
+            None => true,
+            Some(Value::Bool(b)) => b,
+            Some(other) => {
+                return Err(param_err(format!("alert engine snapshot: `bound` must be a bool, got {other}")))
+            }
+        };
+        let snap: EngineSnapshot = from_json_value(v, "alert engine snapshot")?;
+        let rules = snap.rules.clone();
+        let params_json = serde_json::to_value(&snap.params).map_err(|e| param_err(e.to_string()))?;
+        let params: EngineParams = from_json_value(params_json, "alert engine parameters")?;
+        let engine = AlertEngine::from_snapshot(snap).py()?;
+        Ok(Self { rules, params, engine: bound.then_some(engine) })
+    }
+
+    /// Pickles as its snapshot (`(AlertEngine.from_snapshot, (json,))`).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let json =
+            serde_json::to_string(&slf.borrow().snapshot_value()?).map_err(|e| param_err(e.to_string()))?;
+        let restore = slf.get_type().getattr("from_snapshot")?;
+        PyTuple::new(py, [restore, PyTuple::new(py, [json])?.into_any()])
+    }
+
     /// Back to the state right after construction.
     fn reset(&mut self) {
         if let Some(e) = self.engine.as_mut() {
@@ -240,6 +284,23 @@ impl PyAlertEngine {
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py_obj(py, &self.engine.as_ref().map(|e| e.stats()).unwrap_or_default())
+    }
+}
+
+impl PyAlertEngine {
+    fn snapshot_value(&self) -> PyResult<Value> {
+        let to_value = |s: EngineSnapshot| serde_json::to_value(s).map_err(|e| param_err(e.to_string()));
+        match &self.engine {
+            Some(e) => to_value(e.snapshot()),
+            None => {
+                let e = AlertEngine::new(&self.rules, &[], self.params.clone()).py()?;
+                let mut v = to_value(e.snapshot())?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("bound".into(), Value::Bool(false));
+                }
+                Ok(v)
+            }
+        }
     }
 }
 

@@ -7,8 +7,8 @@
 use battsentinel_core::alerts::{self as core_alerts, Chemistry, EngineParams, RuleSet, Sample};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{describe, from_js, strings, to_js, vector};
-use crate::errors::{type_error, OrThrow};
+use crate::convert::{describe, from_js, from_js_required, strings, to_js, vector};
+use crate::errors::{js_error, type_error, OrThrow};
 use crate::io::BatteryLog;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -167,5 +167,38 @@ impl AlertEngine {
     /// Back to the state right after construction.
     pub fn reset(&mut self) {
         self.inner.reset();
+    }
+    /// The complete streaming state (rules, signals, parameters, windows, timers, latches, active alerts,
+    /// counters) as a plain object; `JSON.stringify` it to store it, `AlertEngine.fromSnapshot` resumes it
+    /// with identical events.
+    ///
+    /// # Errors
+    /// Never.
+    #[wasm_bindgen(unchecked_return_type = "EngineSnapshot")]
+    pub fn snapshot(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.snapshot())
+    }
+    /// Resumes an engine from `snapshot()` (the object or its JSON text).
+    ///
+    /// # Errors
+    /// `TypeError` for a value that is neither; `ParamError` for text that is not a snapshot; `RuleError`
+    /// (code `invalid_snapshot`, naming the field) for a state that does not fit its rules.
+    #[wasm_bindgen(js_name = fromSnapshot)]
+    pub fn from_snapshot(
+        #[wasm_bindgen(unchecked_param_type = "EngineSnapshot | string")] snapshot: JsValue,
+    ) -> Result<AlertEngine, JsValue> {
+        let snap: core_alerts::EngineSnapshot = match snapshot.as_string() {
+            Some(text) => serde_json::from_str(&text).map_err(|e| {
+                js_error("ParamError", "invalid_param", &format!("alert engine snapshot: {e}"))
+            })?,
+            None if snapshot.is_object() => from_js_required(&snapshot, "alert engine snapshot")?,
+            None => {
+                return Err(type_error(format!(
+                    "an alert engine snapshot is an object or its JSON text, got {}",
+                    describe(&snapshot)
+                )))
+            }
+        };
+        Ok(Self { inner: core_alerts::AlertEngine::from_snapshot(snap).or_throw()? })
     }
 }

@@ -9,6 +9,10 @@ use crate::params::{ParamError, ParamGuard};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
+
+mod snapshot;
+pub use snapshot::{EngineSnapshot, EngineState, SNAPSHOT_VERSION};
 
 /// Validated engine parameters (see [`EngineParams`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -558,7 +562,8 @@ enum Ref {
     Comb(usize),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 enum Phase {
     Idle,
     Pending,
@@ -658,6 +663,8 @@ pub struct AlertEngine {
     last_t: f64,
     next_alert_id: u64,
     stats: EngineStats,
+    /// The rule set the engine was compiled from (kept for [`AlertEngine::snapshot`]).
+    ruleset: Arc<RuleSet>,
     initial: Option<Box<AlertEngine>>,
 }
 
@@ -969,7 +976,7 @@ impl AlertEngine {
             Ref::Comb(j) => n_leaves + j,
         };
         let kids: Vec<usize> = c.kids.iter().map(|&r| at(r)).collect();
-        let rules = rts
+        let rules_in_force = rts
             .into_iter()
             .map(|(mut rt, root)| {
                 rt.root = at(root);
@@ -990,12 +997,13 @@ impl AlertEngine {
             combs: c.combs,
             kids,
             res,
-            rules,
+            rules: rules_in_force,
             keys,
             params,
             last_t: f64::NAN,
             next_alert_id: 1,
             stats: EngineStats::default(),
+            ruleset: Arc::new(rules.clone()),
             initial: None,
         };
         engine.initial = Some(Box::new(engine.clone()));

@@ -105,6 +105,14 @@ pub enum RuleError {
         /// Alert number.
         alert_id: u64,
     },
+    /// An engine snapshot whose version is unknown or whose state does not fit its rules.
+    #[error("engine snapshot field `{field}`: {message}")]
+    Snapshot {
+        /// Dotted path of the offending field (`state.rules[3].esc_next`).
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Invalid engine parameters.
     #[error(transparent)]
     Params(#[from] crate::params::ParamError),
@@ -131,6 +139,7 @@ impl RuleError {
             RuleError::TooComplex { .. } => "rule_too_complex",
             RuleError::UnknownAlert { .. } => "unknown_alert",
             RuleError::DuplicateAlert { .. } => "duplicate_alert",
+            RuleError::Snapshot { .. } => "invalid_snapshot",
             RuleError::Params(e) => e.code(),
         }
     }
@@ -154,7 +163,8 @@ impl RuleError {
             | RuleError::FileField { field, .. }
             | RuleError::Invalid { field, .. }
             | RuleError::UnknownParam { field, .. }
-            | RuleError::TooComplex { field, .. } => Some(field),
+            | RuleError::TooComplex { field, .. }
+            | RuleError::Snapshot { field, .. } => Some(field),
             _ => None,
         }
     }

@@ -10,6 +10,8 @@
 //!   chemistry ([`Chemistry`]).
 //! - [`AlertEngine`]: streaming evaluation, `push(sample) → events`, with memory bounded by the windows;
 //!   [`AlertEngine::evaluate`] / [`evaluate`] over a [`crate::data::BatteryLog`] give exactly the streamed events.
+//!   [`AlertEngine::snapshot`] saves a running engine's complete state ([`EngineSnapshot`], serde/JSON) and
+//!   [`AlertEngine::from_snapshot`] resumes it with identical events (validated; [`RuleError::Snapshot`]).
 //! - [`AlertBook`]: the lifecycle of alerts (raised → acknowledged/read → cleared) built from the events;
 //!   [`Outbox`] delivers events to [`Notifier`]s without blocking evaluation, retrying and recording failures;
 //!   [`MemorySink`] in memory and, with the `webhook` feature, `WebhookSink` over HTTP(S).
@@ -27,8 +29,8 @@ mod webhook;
 
 pub use defaults::{Chemistry, DEFAULT_RULES_TOML};
 pub use engine::{
-    evaluate, log_signals, AlertEngine, AlertEvent, AlertEventKind, EngineParams, EngineStats,
-    EngineValidParams, Sample, TriggerValue,
+    evaluate, log_signals, AlertEngine, AlertEvent, AlertEventKind, EngineParams, EngineSnapshot,
+    EngineState, EngineStats, EngineValidParams, Sample, TriggerValue, SNAPSHOT_VERSION,
 };
 pub use error::RuleError;
 pub use lifecycle::{

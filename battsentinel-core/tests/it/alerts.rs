@@ -937,3 +937,223 @@ fn regression_every_event_of_a_long_synthetic_trace() {
     }
     insta::assert_snapshot!("regression_long_trace_events", lines.join("\n"));
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Snapshots: a stream saved (snapshot → JSON → restore) at any point resumes with exactly the events of the
+// uninterrupted run; tampered snapshots give typed errors, never a panic.
+
+fn resume_via_json(e: &AlertEngine) -> AlertEngine {
+    let json = serde_json::to_string(&e.snapshot()).unwrap();
+    AlertEngine::from_snapshot(serde_json::from_str(&json).unwrap()).unwrap()
+}
+
+#[test]
+fn snapshot_split_stream_gives_the_uninterrupted_events() {
+    let signals: Vec<String> = REGRESSION_SIGNALS.iter().map(|s| s.to_string()).collect();
+    let rows = regression_trace();
+    for rules in [RuleSet::default_li_ion(Chemistry::Nmc), RuleSet::from_toml_str(REGRESSION_RULES).unwrap()]
+    {
+        let params = EngineParams::default().battery_id("b1");
+        let mut whole = AlertEngine::new(&rules, &signals, params.clone()).unwrap();
+        let want = stream(&mut whole, &rows);
+        assert!(!want.is_empty());
+        let n = rows.len();
+        // Several cut points at once: resume after each one, chaining the restored engines.
+        let cuts = [1, n / 7, n / 3, n / 2, 2 * n / 3, n - 1];
+        let mut e = AlertEngine::new(&rules, &signals, params.clone()).unwrap();
+        let mut got = Vec::new();
+        let mut at = 0;
+        for &c in &cuts {
+            got.extend(stream(&mut e, &rows[at..c]));
+            at = c;
+            let before = serde_json::to_string(&e.snapshot()).unwrap();
+            e = resume_via_json(&e);
+            // (compared as JSON: NaN timers make the structs unequal to themselves)
+            assert_eq!(
+                serde_json::to_string(&e.snapshot()).unwrap(),
+                before,
+                "snapshot is stable through JSON"
+            );
+        }
+        got.extend(stream(&mut e, &rows[at..]));
+        assert_eq!(got, want);
+        assert_eq!(e.stats(), whole.stats());
+        assert_eq!(e.buffered_samples(), whole.buffered_samples());
+        // A single cut at every tenth of the stream, each resumed independently.
+        for k in 1..10 {
+            let c = k * n / 10;
+            let mut e = AlertEngine::new(&rules, &signals, params.clone()).unwrap();
+            let mut got = stream(&mut e, &rows[..c]);
+            let mut r = resume_via_json(&e);
+            got.extend(stream(&mut r, &rows[c..]));
+            assert_eq!(got, want, "cut at {c}");
+        }
+    }
+}
+
+#[test]
+fn snapshot_of_a_fresh_engine_and_reset_after_restore() {
+    let rules = RuleSet::from_toml_str(OV).unwrap();
+    let signals = vec!["voltage_v".to_string()];
+    let mut e = AlertEngine::new(&rules, &signals, EngineParams::default()).unwrap();
+    let mut fresh = resume_via_json(&e);
+    let rows: Vec<(f64, Vec<f64>)> =
+        (0..20).map(|k| (k as f64, vec![if k % 9 < 5 { 4.3 } else { 4.0 }])).collect();
+    let a = stream(&mut e, &rows);
+    assert!(!a.is_empty());
+    assert_eq!(stream(&mut fresh, &rows), a);
+    let mut r = resume_via_json(&e);
+    r.reset();
+    assert_eq!(stream(&mut r, &rows), a, "reset goes back to the empty state of the rules");
+}
+
+fn snapshot_json_mid_stream() -> (serde_json::Value, Vec<(f64, Vec<f64>)>) {
+    let signals: Vec<String> = REGRESSION_SIGNALS.iter().map(|s| s.to_string()).collect();
+    let rows = regression_trace();
+    let mut e = AlertEngine::new(&RuleSet::default_li_ion(Chemistry::Nmc), &signals, EngineParams::default())
+        .unwrap();
+    let n = rows.len();
+    stream(&mut e, &rows[..n / 2]);
+    (serde_json::to_value(e.snapshot()).unwrap(), rows)
+}
+
+fn restore_value(v: serde_json::Value) -> Result<AlertEngine, RuleError> {
+    let snap: battsentinel_core::alerts::EngineSnapshot = serde_json::from_value(v).unwrap();
+    AlertEngine::from_snapshot(snap)
+}
+
+#[test]
+fn tampered_snapshots_give_typed_errors() {
+    let (v, _) = snapshot_json_mid_stream();
+    assert!(restore_value(v.clone()).is_ok());
+    let first_window_with = |v: &serde_json::Value, q: &str| {
+        v["state"]["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|w| w[q].as_array().unwrap().len() >= 2)
+            .unwrap()
+    };
+    type Tamper = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Tamper)> = vec![
+        ("version", Box::new(|v| v["version"] = 2.into())),
+        (
+            "state.windows",
+            Box::new(|v| {
+                v["state"]["windows"].as_array_mut().unwrap().pop();
+            }),
+        ),
+        ("state.latched", Box::new(|v| v["state"]["latched"].as_array_mut().unwrap().push(true.into()))),
+        (
+            "state.rules",
+            Box::new(|v| {
+                v["state"]["rules"].as_array_mut().unwrap().pop();
+            }),
+        ),
+        ("state.keys", Box::new(|v| v["state"]["keys"] = serde_json::json!([]))),
+        ("state.rules[0].id", Box::new(|v| v["state"]["rules"][0]["id"] = "other".into())),
+        ("state.rules[0].esc_next", Box::new(|v| v["state"]["rules"][0]["esc_next"] = 99.into())),
+        ("state.keys[0].name", Box::new(|v| v["state"]["keys"][0]["name"] = "zzz".into())),
+        (
+            "state.keys[0].active",
+            Box::new(|v| {
+                let a = v["state"]["keys"][0]["active"].as_u64().unwrap();
+                v["state"]["keys"][0]["active"] = (a + 1).into();
+            }),
+        ),
+        ("state.keys[0].alert_id", Box::new(|v| v["state"]["keys"][0]["alert_id"] = 1_000_000.into())),
+        ("state.keys[0].cleared_t_s", Box::new(|v| v["state"]["keys"][0]["cleared_t_s"] = "nan".into())),
+        ("state.next_alert_id", Box::new(|v| v["state"]["next_alert_id"] = 0.into())),
+        ("state.last_t_s", Box::new(|v| v["state"]["last_t_s"] = "inf".into())),
+        (
+            "state.rules[0].since_s",
+            Box::new(|v| {
+                v["state"]["rules"][0]["phase"] = "pending".into();
+                v["state"]["rules"][0]["since_s"] = "nan".into();
+            }),
+        ),
+        (
+            "buf",
+            Box::new(move |v| {
+                let i = first_window_with(v, "buf");
+                v["state"]["windows"][i]["buf"][0][0] = 1e12.into();
+            }),
+        ),
+        (
+            "minq",
+            Box::new(move |v| {
+                let i = first_window_with(v, "minq");
+                let q = v["state"]["windows"][i]["minq"].as_array_mut().unwrap();
+                q.reverse();
+            }),
+        ),
+        (
+            "maxq",
+            Box::new(move |v| {
+                let i = v["state"]["windows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .position(|w| {
+                        w["maxq"].as_array().unwrap().is_empty() && !w["buf"].as_array().unwrap().is_empty()
+                    })
+                    .unwrap();
+                v["state"]["windows"][i]["maxq"] = serde_json::json!([[0.0, 1.0]]);
+            }),
+        ),
+    ];
+    for (field, tamper) in cases {
+        let mut t = v.clone();
+        tamper(&mut t);
+        let e = restore_value(t).map(|_| ()).unwrap_err();
+        assert_eq!(e.code(), "invalid_snapshot", "{field}: {e}");
+        assert!(e.field().unwrap().contains(field), "{field}: {e}");
+    }
+    // Rules and params are validated again.
+    let mut t = v.clone();
+    t["params"]["max_gap_s"] = (-1.0).into();
+    assert_eq!(restore_value(t).map(|_| ()).unwrap_err().code(), "invalid_param");
+    let mut t = v.clone();
+    t["rules"]["rule"][0]["for_s"] = (-5.0).into();
+    assert_eq!(restore_value(t).map(|_| ()).unwrap_err().code(), "rule_invalid");
+    // Malformed JSON is a deserialization error, not a panic.
+    let mut t = v;
+    t["state"]["last_t_s"] = "soon".into();
+    assert!(serde_json::from_value::<battsentinel_core::alerts::EngineSnapshot>(t).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    /// Any single numeric field of the state set to any value restores or fails with a typed error, and a
+    /// restored engine keeps running without panicking.
+    #[test]
+    fn fuzzed_snapshot_never_panics(pick in 0usize..10_000, x in prop_oneof![
+        any::<f64>().prop_filter("json number", |x| x.is_finite()),
+        Just(f64::NAN), Just(f64::INFINITY), Just(-1.0), Just(0.0), Just(1e9)
+    ]) {
+        let (v, rows) = snapshot_json_mid_stream();
+        let mut v = v;
+        // JSON pointers of every number in `state`.
+        fn numbers(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Number(_) => out.push(at),
+                serde_json::Value::Array(a) => {
+                    a.iter().enumerate().for_each(|(i, x)| numbers(x, format!("{at}/{i}"), out))
+                }
+                serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| numbers(x, format!("{at}/{k}"), out)),
+                _ => {}
+            }
+        }
+        let mut paths = Vec::new();
+        numbers(&v, String::new(), &mut paths);
+        let paths: Vec<String> = paths.into_iter().filter(|p| p.starts_with("/state")).collect();
+        let new = if x.is_finite() { serde_json::json!(x) } else if x.is_nan() { "nan".into() } else { "inf".into() };
+        *v.pointer_mut(&paths[pick % paths.len()]).unwrap() = new;
+        if let Ok(snap) = serde_json::from_value::<battsentinel_core::alerts::EngineSnapshot>(v) {
+            match AlertEngine::from_snapshot(snap) {
+                Ok(mut e) => { stream(&mut e, &rows[rows.len() / 2..]); }
+                Err(e) => prop_assert!(e.code() == "invalid_snapshot", "{e}"),
+            }
+        }
+    }
+}
