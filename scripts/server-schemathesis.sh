@@ -6,12 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv-schemathesis}"; PORT="${PORT:-5078}"; BASE="http://127.0.0.1:$PORT"
 [ -x "$VENV/bin/schemathesis" ] || { python3 -m venv "$VENV"; "$VENV/bin/pip" install -q schemathesis; }
-# The server example (what `battsentinel serve` runs) builds on the core alone, reusing the test build.
-cargo build -p battsentinel-core --features server --example serve_api ${CARGO_PROFILE:+--profile "$CARGO_PROFILE"} --locked
-DIR="${CARGO_PROFILE:-debug}"; [ "$DIR" = dev ] && DIR=debug
-BIN="target/$DIR/examples/serve_api"
+if [ -z "${BIN:-}" ]; then
+  # The server example (what `battsentinel serve` runs) builds on the core alone. BIN=path/to/server skips
+  # the build (e.g. BIN="target/ci/battsentinel serve" after the CI build).
+  cargo build -p battsentinel-core --features server --example serve_api ${CARGO_PROFILE:+--profile "$CARGO_PROFILE"} --locked
+  DIR="${CARGO_PROFILE:-debug}"; [ "$DIR" = dev ] && DIR=debug
+  BIN="target/$DIR/examples/serve_api"
+fi
 WORK="$(mktemp -d)"
-DATABASE_URL="sqlite://$WORK/st.db" PORT="$PORT" LOG_LEVEL=warn LOGIN_MAX_FAILURES=1000000 "$BIN" & SERVER=$!
+DATABASE_URL="sqlite://$WORK/st.db" PORT="$PORT" LOG_LEVEL=warn LOGIN_MAX_FAILURES=1000000 $BIN & SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 100); do curl -fs "$BASE/api/health" >/dev/null && break; sleep 0.2; done
 creds='{"username":"fuzzer","password":"fuzzer password"}'
