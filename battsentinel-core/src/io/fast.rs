@@ -116,6 +116,18 @@ const POW10: [f64; 23] = [
     1e19, 1e20, 1e21, 1e22,
 ];
 
+/// Appends the decimal digits starting at `*i` to `m` (wrapping; callers reject more than 19 digits) and
+/// returns how many there were.
+#[inline(always)]
+fn digit_run(b: &[u8], i: &mut usize, m: &mut u64) -> usize {
+    let start = *i;
+    while let Some(d) = b.get(*i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+        *m = m.wrapping_mul(10).wrapping_add(u64::from(d));
+        *i += 1;
+    }
+    *i - start
+}
+
 /// Parses a plain decimal number (`-12.5`, `3`, `6.6e-4`) starting at `*p`, stopping at the first byte that
 /// cannot continue it. Returns `None` (and leaves `*p`) when the text is not of that simple form or the
 /// value cannot be computed exactly with one floating-point operation; the caller then uses `parse_num`.
@@ -126,16 +138,7 @@ fn plain_number(b: &[u8], p: &mut usize, dec: u8) -> Option<f64> {
     let neg = i < n && b[i] == b'-';
     i += usize::from(neg);
     let mut m: u64 = 0;
-    let int_start = i;
-    while i < n {
-        let d = b[i].wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        m = m.wrapping_mul(10).wrapping_add(u64::from(d));
-        i += 1;
-    }
-    let int_digits = i - int_start;
+    let int_digits = digit_run(b, &mut i, &mut m);
     if int_digits == 0 {
         return None;
     }
@@ -143,16 +146,7 @@ fn plain_number(b: &[u8], p: &mut usize, dec: u8) -> Option<f64> {
     let mut exp: i32 = 0;
     if i < n && b[i] == dec {
         i += 1;
-        let frac_start = i;
-        while i < n {
-            let d = b[i].wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            m = m.wrapping_mul(10).wrapping_add(u64::from(d));
-            i += 1;
-        }
-        let frac = i - frac_start;
+        let frac = digit_run(b, &mut i, &mut m);
         if frac == 0 {
             return None;
         }
