@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::hotspots::PixelRect;
-use super::stats::{median, stats_where};
+use super::stats::{area_stats, median, Area};
 
 /// A named rectangular region of the image (one cell of a pack).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,13 +135,7 @@ pub(crate) fn cell_report(
         .into_iter()
         .enumerate()
         .map(|(index, (label, rect))| {
-            // Copy the cell so that the statistics run over a contiguous buffer.
-            let w = rect.col_max - rect.col_min + 1;
-            let mut buf = Vec::with_capacity(w * (rect.row_max - rect.row_min + 1));
-            for r in rect.row_min..=rect.row_max {
-                buf.extend_from_slice(&data[r * width + rect.col_min..r * width + rect.col_max + 1]);
-            }
-            let s = stats_where(&buf, w, |_| true);
+            let s = area_stats(Area::rect(data, width, rect)).map(|s| s.0);
             let nan = f64::NAN;
             CellStats {
                 index,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::stats::{quantiles_where, PixelPos};
+use super::stats::PixelPos;
 
 /// Pixel rectangle, inclusive bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,8 +54,11 @@ pub(crate) struct HotspotMap {
 }
 
 /// Finds the components of finite pixels `>= threshold_c`, keeps those of at least `min_area_px` pixels
-/// (the `max_hotspots` hottest), and measures them against the background: the median of valid pixels
-/// outside every above-threshold component (the image median if there are none outside).
+/// (the `max_hotspots` hottest), and measures them against the background: the median of the valid pixels
+/// outside every above-threshold component. Those are exactly the finite pixels below the threshold, i.e. the
+/// `n_outside` smallest valid values, so `background(n_outside)` computes it from the image's order
+/// statistics (`n_outside` may be 0: the caller decides, e.g. the image median).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn find_hotspots(
     data: &[f64],
     width: usize,
@@ -64,6 +67,7 @@ pub(crate) fn find_hotspots(
     min_area_px: usize,
     max_hotspots: usize,
     n_valid: usize,
+    background: impl FnOnce(usize) -> f64,
 ) -> HotspotMap {
     let hot = |i: usize| data[i].is_finite() && data[i] >= threshold_c;
     let mut labels = vec![0u32; data.len()];
@@ -125,30 +129,8 @@ pub(crate) fn find_hotspots(
         }
         comps.push(acc);
     }
-    // Background: valid pixels in no above-threshold component.
-    let outside = |i: usize| labels[i] == 0;
-    let (mut lo, mut hi, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0usize);
-    for (i, &v) in data.iter().enumerate() {
-        if v.is_finite() && outside(i) {
-            lo = lo.min(v);
-            hi = hi.max(v);
-            n += 1;
-        }
-    }
-    let background_c = if n > 0 {
-        quantiles_where(data, &outside, (lo, hi, n), &[0.5])[0]
-    } else {
-        let all = |i: usize| data[i].is_finite();
-        let (lo, hi, n) = data
-            .iter()
-            .filter(|v| v.is_finite())
-            .fold((f64::INFINITY, f64::NEG_INFINITY, 0), |a, &v| (a.0.min(v), a.1.max(v), a.2 + 1));
-        if n > 0 {
-            quantiles_where(data, &all, (lo, hi, n), &[0.5])[0]
-        } else {
-            f64::NAN
-        }
-    };
+    let n_hot: usize = comps.iter().map(|a| a.area).sum();
+    let background_c = background(n_valid.saturating_sub(n_hot));
     comps.retain(|a| a.area >= min_area_px.max(1));
     comps.sort_by(|a, b| b.peak.total_cmp(&a.peak).then(a.peak_i.cmp(&b.peak_i)));
     comps.truncate(max_hotspots);
@@ -208,9 +190,59 @@ pub fn gradient_magnitude(img: &super::super::ThermalImage) -> Vec<f64> {
     out
 }
 
+/// Largest and mean gradient magnitude of [`gradient_magnitude`] without materialising it (same values, same
+/// summation order): `(max, index of the first max, sum, count)` over the finite magnitudes.
+pub(crate) fn gradient_extremes(img: &super::super::ThermalImage) -> (f64, usize, f64, usize) {
+    let (w, h, d) = (img.width, img.height, &img.temperatures_c);
+    let (mut gmax, mut gmax_i, mut gsum, mut gn) = (f64::NAN, 0usize, 0.0, 0usize);
+    if w < 3 || h < 3 {
+        return (gmax, gmax_i, gsum, gn);
+    }
+    for r in 1..h - 1 {
+        let (up, mid, dn) = (&d[(r - 1) * w..r * w], &d[r * w..(r + 1) * w], &d[(r + 1) * w..(r + 2) * w]);
+        let rows = up.windows(3).zip(mid.windows(3)).zip(dn.windows(3));
+        for (c, ((u, m), n)) in rows.enumerate() {
+            let gx = (u[2] + 2.0 * m[2] + n[2]) - (u[0] + 2.0 * m[0] + n[0]);
+            let gy = (n[0] + 2.0 * n[1] + n[2]) - (u[0] + 2.0 * u[1] + u[2]);
+            let g = (gx * gx + gy * gy).sqrt() / 8.0 + 0.0 * m[1];
+            if g.is_finite() {
+                if gmax.is_nan() || g > gmax {
+                    gmax = g;
+                    gmax_i = r * w + c + 1;
+                }
+                gsum += g;
+                gn += 1;
+            }
+        }
+    }
+    (gmax, gmax_i, gsum, gn)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::stats::{area_stats, Area};
     use super::*;
+
+    /// Median of the `n` smallest finite values.
+    fn bg(d: &[f64], n: usize) -> f64 {
+        area_stats(Area::whole(d, 1)).unwrap().1.quantiles_of_smallest(n, &[0.5])[0]
+    }
+
+    #[test]
+    fn gradient_extremes_match_the_gradient_image() {
+        let (w, h) = (9, 7);
+        let mut d: Vec<f64> = (0..w * h).map(|i| ((i * 37) % 11) as f64 * 0.3 + (i / w) as f64).collect();
+        d[20] = f64::NAN;
+        let img = crate::thermal::ThermalImage::from_celsius(w, h, d).unwrap();
+        let g = gradient_magnitude(&img);
+        let (max, at, sum, n) = gradient_extremes(&img);
+        let finite: Vec<(usize, f64)> =
+            g.iter().copied().enumerate().filter(|(_, v)| v.is_finite()).collect();
+        assert_eq!(n, finite.len());
+        assert_eq!(sum, finite.iter().map(|p| p.1).sum::<f64>());
+        let best = finite.iter().fold((0, f64::NAN), |b, &p| if b.1.is_nan() || p.1 > b.1 { p } else { b });
+        assert_eq!((at, max), best);
+    }
 
     #[test]
     fn two_blobs_and_background() {
@@ -221,7 +253,7 @@ mod tests {
             d[r * w + c] = 30.0;
         }
         d[4 * w + 6] = 40.0;
-        let m = find_hotspots(&d, w, h, 25.0, 1, 10, w * h);
+        let m = find_hotspots(&d, w, h, 25.0, 1, 10, w * h, |n| bg(&d, n));
         assert_eq!(m.hotspots.len(), 2);
         assert_eq!(m.background_c, 20.0);
         let hot = &m.hotspots[0];
@@ -232,7 +264,7 @@ mod tests {
         assert_eq!(blob.delta_t_mean_c, 10.0);
         assert_eq!(blob.bbox, PixelRect { row_min: 1, col_min: 1, row_max: 2, col_max: 2 });
         // Minimum area drops the single pixel, but it stays out of the background.
-        let m = find_hotspots(&d, w, h, 25.0, 2, 10, w * h);
+        let m = find_hotspots(&d, w, h, 25.0, 2, 10, w * h, |n| bg(&d, n));
         assert_eq!(m.hotspots.len(), 1);
         assert_eq!(m.labels.iter().filter(|&&l| l != 0).count(), 5);
     }
@@ -244,7 +276,7 @@ mod tests {
         d[0] = 5.0;
         d[5] = 5.0;
         d[10] = 5.0;
-        let m = find_hotspots(&d, w, h, 1.0, 1, 10, 16);
+        let m = find_hotspots(&d, w, h, 1.0, 1, 10, 16, |n| bg(&d, n));
         assert_eq!(m.hotspots.len(), 1);
         assert_eq!(m.hotspots[0].area_px, 3);
     }

@@ -279,26 +279,32 @@ pub fn analyze(img: &ThermalImage, params: &ThermalAnalysisParams) -> Result<The
         }
         None => None,
     };
-    let stats = stats::stats_where(d, w, |_| true).ok_or(ThermalError::NoValidPixels)?;
+    let (stats, mut order) =
+        stats::area_stats(stats::Area::whole(d, w)).ok_or(ThermalError::NoValidPixels)?;
     let hotspot_threshold_c = match p.hotspot {
         HotspotRule::Absolute { threshold_c } => threshold_c,
         HotspotRule::AboveMedian { delta_c } => stats.median_c + delta_c,
     };
-    let map =
-        find_hotspots(d, w, h, hotspot_threshold_c, p.min_hotspot_area_px, p.max_hotspots, stats.n_valid);
-    let max_delta_t_c = map.hotspots.first().map_or(0.0, |hs| hs.delta_t_peak_c);
-    let grad = gradient_magnitude(img);
-    let (mut gmax, mut gmax_i, mut gsum, mut gn) = (f64::NAN, 0usize, 0.0, 0usize);
-    for (i, &g) in grad.iter().enumerate() {
-        if g.is_finite() {
-            if gmax.is_nan() || g > gmax {
-                gmax = g;
-                gmax_i = i;
+    // The background (valid pixels below the threshold) is the `n` smallest values: its median comes from
+    // the image's order statistics; with no pixel below the threshold, the image median stands in.
+    let map = find_hotspots(
+        d,
+        w,
+        h,
+        hotspot_threshold_c,
+        p.min_hotspot_area_px,
+        p.max_hotspots,
+        stats.n_valid,
+        |n| {
+            if n > 0 {
+                order.quantiles_of_smallest(n, &[0.5])[0]
+            } else {
+                stats.median_c
             }
-            gsum += g;
-            gn += 1;
-        }
-    }
+        },
+    );
+    let max_delta_t_c = map.hotspots.first().map_or(0.0, |hs| hs.delta_t_peak_c);
+    let (gmax, gmax_i, gsum, gn) = hotspots::gradient_extremes(img);
     let gradient = GradientStats {
         max_c_per_px: gmax,
         mean_c_per_px: if gn > 0 { gsum / gn as f64 } else { f64::NAN },

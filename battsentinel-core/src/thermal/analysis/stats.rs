@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::hotspots::PixelRect;
+
 /// A pixel position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PixelPos {
@@ -38,130 +40,210 @@ pub struct TemperatureStats {
     pub max_at: PixelPos,
 }
 
-/// Statistics over the pixels of `data` (row-major, `width` wide) for which `include(index)` holds; `None`
-/// when no included pixel is finite.
-pub(crate) fn stats_where(
-    data: &[f64],
+/// A rectangle of a row-major image (half-open row and column ranges), walked as contiguous row segments.
+#[derive(Debug, Clone)]
+pub(crate) struct Area<'a> {
+    data: &'a [f64],
     width: usize,
-    include: impl Fn(usize) -> bool,
-) -> Option<TemperatureStats> {
-    let mut n = 0usize;
-    let mut n_missing = 0usize;
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    let (mut lo_i, mut hi_i) = (0usize, 0usize);
-    let mut sum = 0.0;
-    for (i, &v) in data.iter().enumerate() {
-        if !include(i) {
-            continue;
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+}
+
+impl<'a> Area<'a> {
+    /// The whole image (`data.len()` must be a multiple of `width`, or `width` 0 for an empty image).
+    pub(crate) fn whole(data: &'a [f64], width: usize) -> Self {
+        let height = data.len().checked_div(width).unwrap_or(0);
+        Area { data, width, rows: 0..height, cols: 0..width }
+    }
+
+    /// The pixels of `rect` (inclusive bounds, inside the image).
+    pub(crate) fn rect(data: &'a [f64], width: usize, rect: PixelRect) -> Self {
+        Area { data, width, rows: rect.row_min..rect.row_max + 1, cols: rect.col_min..rect.col_max + 1 }
+    }
+
+    /// `(index of the first pixel, values)` per contiguous segment: one segment for a full-width area,
+    /// else one per row.
+    fn segments(&self) -> impl Iterator<Item = (usize, &'a [f64])> + '_ {
+        let w = self.width;
+        let full = self.cols.start == 0 && self.cols.end == w;
+        let step = if full { self.rows.len().max(1) } else { 1 };
+        let data = self.data;
+        let (rows, cols) = (self.rows.clone(), self.cols.clone());
+        rows.clone().step_by(step).map(move |r| {
+            let last = (r + step).min(rows.end) - 1;
+            let (s, e) = (r * w + cols.start, last * w + cols.end);
+            (s, &data[s..e])
+        })
+    }
+}
+
+/// Exact order statistics of the finite values of an [`Area`]: a histogram of [`BINS`] bins over [min, max]
+/// (cumulative counts), and the values of the bins holding wanted ranks, collected on demand (one pass per
+/// request of new bins) and sorted.
+pub(crate) struct OrderStats<'a> {
+    area: Area<'a>,
+    lo: f64,
+    scale: f64,
+    n: usize,
+    /// `start[b]`: number of values in bins before `b`.
+    start: Vec<usize>,
+    /// Collected bins: (bin, its values sorted).
+    buckets: Vec<(usize, Vec<f64>)>,
+}
+
+impl<'a> OrderStats<'a> {
+    #[inline]
+    fn bin(lo: f64, scale: f64, v: f64) -> usize {
+        (((v - lo) * scale) as usize).min(BINS - 1)
+    }
+
+    /// Histogram pass over the finite values (`lo`, `hi`, `n` from a first pass); also returns
+    /// `Σ (v − mean)²` in pixel order.
+    fn build(area: Area<'a>, (lo, hi, n): (f64, f64, usize), mean: f64) -> (Self, f64) {
+        let mut ss = 0.0;
+        let constant = hi <= lo;
+        let scale = if constant { 0.0 } else { BINS as f64 / (hi - lo) };
+        let mut counts = vec![0usize; if constant { 1 } else { BINS }];
+        for (_, seg) in area.segments() {
+            for &v in seg {
+                if v.is_finite() {
+                    ss += (v - mean) * (v - mean);
+                    if !constant {
+                        counts[Self::bin(lo, scale, v)] += 1;
+                    }
+                }
+            }
         }
-        if !v.is_finite() {
-            n_missing += 1;
-            continue;
+        if constant {
+            counts[0] = n;
         }
-        n += 1;
-        sum += v;
-        if v < lo {
-            lo = v;
-            lo_i = i;
+        let mut acc = 0;
+        for c in counts.iter_mut() {
+            let k = *c;
+            *c = acc;
+            acc += k;
         }
-        if v > hi {
-            hi = v;
-            hi_i = i;
+        (OrderStats { area, lo, scale, n, start: counts, buckets: Vec::new() }, ss)
+    }
+
+    fn bin_of_rank(&self, k: usize) -> usize {
+        self.start.partition_point(|&s| s <= k) - 1
+    }
+
+    /// The values of rank `ks` (0-based, ascending, `< n`).
+    fn values_at(&mut self, ks: &[usize]) -> Vec<f64> {
+        if self.scale == 0.0 {
+            return vec![self.lo; ks.len()];
+        }
+        let mut missing: Vec<usize> = ks
+            .iter()
+            .map(|&k| self.bin_of_rank(k))
+            .filter(|b| !self.buckets.iter().any(|(have, _)| have == b))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            // Bin → slot in `fresh` (u8::MAX: not wanted); at most a handful of bins are wanted at once.
+            let mut slot = vec![u8::MAX; BINS];
+            let mut fresh: Vec<Vec<f64>> = Vec::with_capacity(missing.len());
+            for (i, &b) in missing.iter().enumerate().take(usize::from(u8::MAX)) {
+                slot[b] = i as u8;
+                let size = self.start.get(b + 1).copied().unwrap_or(self.n) - self.start[b];
+                fresh.push(Vec::with_capacity(size));
+            }
+            let (lo, scale) = (self.lo, self.scale);
+            for (_, seg) in self.area.segments() {
+                for &v in seg {
+                    if v.is_finite() {
+                        let s = slot[Self::bin(lo, scale, v)];
+                        if s != u8::MAX {
+                            fresh[usize::from(s)].push(v);
+                        }
+                    }
+                }
+            }
+            for (b, mut values) in missing.into_iter().zip(fresh) {
+                values.sort_unstable_by(f64::total_cmp);
+                self.buckets.push((b, values));
+            }
+        }
+        ks.iter()
+            .map(|&k| {
+                let b = self.bin_of_rank(k);
+                let values = &self.buckets.iter().find(|(have, _)| *have == b).expect("collected above").1;
+                values[k - self.start[b]]
+            })
+            .collect()
+    }
+
+    /// Quantiles `qs` (linear interpolation between order statistics, numpy's default) of the `m` smallest
+    /// finite values (`1 ≤ m ≤ n`).
+    pub(crate) fn quantiles_of_smallest(&mut self, m: usize, qs: &[f64]) -> Vec<f64> {
+        let ranks: Vec<(usize, usize, f64)> = qs
+            .iter()
+            .map(|&q| {
+                let h = (m - 1) as f64 * q.clamp(0.0, 1.0);
+                let k = h.floor() as usize;
+                (k, (k + 1).min(m - 1), h - k as f64)
+            })
+            .collect();
+        let ks: Vec<usize> = ranks.iter().flat_map(|&(a, b, _)| [a, b]).collect();
+        let v = self.values_at(&ks);
+        ranks
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, _, frac))| v[2 * i] + frac * (v[2 * i + 1] - v[2 * i]))
+            .collect()
+    }
+}
+
+/// Statistics of the finite values of `area` (`width`: the image width, for positions), and the order
+/// statistics for further quantiles; `None` when no value is finite.
+pub(crate) fn area_stats(area: Area<'_>) -> Option<(TemperatureStats, OrderStats<'_>)> {
+    let (mut n, mut n_missing) = (0usize, 0usize);
+    let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+    for (_, seg) in area.segments() {
+        for &v in seg {
+            if v.is_finite() {
+                n += 1;
+                sum += v;
+                lo = if v < lo { v } else { lo };
+                hi = if v > hi { v } else { hi };
+            } else {
+                n_missing += 1;
+            }
         }
     }
     if n == 0 {
         return None;
     }
+    let first = |target: f64| {
+        area.segments().find_map(|(s, seg)| seg.iter().position(|&v| v == target).map(|j| s + j)).unwrap_or(0)
+    };
+    let (lo_i, hi_i) = (first(lo), first(hi));
     let mean = sum / n as f64;
-    let var = data
-        .iter()
-        .enumerate()
-        .filter(|&(i, v)| v.is_finite() && include(i))
-        .map(|(_, &v)| (v - mean) * (v - mean))
-        .sum::<f64>()
-        / n as f64;
-    let q = quantiles_where(data, &include, (lo, hi, n), &[0.5, 0.05, 0.95]);
+    let width = area.width;
+    let (mut order, ss) = OrderStats::build(area, (lo, hi, n), mean);
+    let q = order.quantiles_of_smallest(n, &[0.5, 0.05, 0.95]);
     let pos = |i: usize| PixelPos { row: i / width, col: i % width };
-    Some(TemperatureStats {
+    let stats = TemperatureStats {
         n_valid: n,
         n_missing,
         min_c: lo,
         max_c: hi,
         mean_c: mean,
-        std_c: var.sqrt(),
+        std_c: (ss / n as f64).sqrt(),
         median_c: q[0],
         p05_c: q[1],
         p95_c: q[2],
         min_at: pos(lo_i),
         max_at: pos(hi_i),
-    })
-}
-
-const BINS: usize = 4096;
-
-/// Exact quantiles (linear interpolation, numpy's default) of the finite included values, given their
-/// (min, max, count). Histogram over [min, max], then selection only inside the bins holding the ranks.
-pub(crate) fn quantiles_where(
-    data: &[f64],
-    include: &impl Fn(usize) -> bool,
-    (lo, hi, n): (f64, f64, usize),
-    qs: &[f64],
-) -> Vec<f64> {
-    if hi <= lo {
-        return vec![lo; qs.len()];
-    }
-    let scale = BINS as f64 / (hi - lo);
-    let bin = |v: f64| (((v - lo) * scale) as usize).min(BINS - 1);
-    let mut counts = vec![0usize; BINS];
-    for (i, &v) in data.iter().enumerate() {
-        if v.is_finite() && include(i) {
-            counts[bin(v)] += 1;
-        }
-    }
-    let mut start = vec![0usize; BINS];
-    let mut acc = 0;
-    for (s, c) in start.iter_mut().zip(&counts) {
-        *s = acc;
-        acc += c;
-    }
-    // Ranks needed: floor and ceil of (n − 1)·q for each q.
-    let ranks: Vec<(usize, usize, f64)> = qs
-        .iter()
-        .map(|&q| {
-            let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
-            let k = h.floor() as usize;
-            (k, (k + 1).min(n - 1), h - k as f64)
-        })
-        .collect();
-    let bin_of_rank = |k: usize| start.partition_point(|&s| s <= k) - 1;
-    let mut wanted: Vec<usize> =
-        ranks.iter().flat_map(|&(a, b, _)| [bin_of_rank(a), bin_of_rank(b)]).collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let mut buckets: Vec<Vec<f64>> = wanted.iter().map(|&b| Vec::with_capacity(counts[b])).collect();
-    for (i, &v) in data.iter().enumerate() {
-        if v.is_finite() && include(i) {
-            if let Ok(w) = wanted.binary_search(&bin(v)) {
-                buckets[w].push(v);
-            }
-        }
-    }
-    for b in &mut buckets {
-        b.sort_unstable_by(f64::total_cmp);
-    }
-    let kth = |k: usize| {
-        let b = bin_of_rank(k);
-        let w = wanted.binary_search(&b).unwrap_or(0);
-        buckets[w][k - start[b]]
     };
-    ranks
-        .iter()
-        .map(|&(a, b, frac)| {
-            let (va, vb) = (kth(a), kth(b));
-            va + frac * (vb - va)
-        })
-        .collect()
+    Some((stats, order))
 }
+
+/// Histogram bins over [min, max].
+const BINS: usize = 4096;
 
 /// Median of a small slice of finite values (copies and sorts), `NaN` if empty.
 pub(crate) fn median(values: &[f64]) -> f64 {
@@ -198,7 +280,7 @@ mod tests {
             let data: Vec<f64> = (0..n)
                 .map(|i| if i % 97 == 5 { f64::NAN } else { 20.0 + rng.gen::<f64>().powi(3) * 30.0 })
                 .collect();
-            let s = stats_where(&data, 10, |_| true).unwrap();
+            let s = area_stats(Area::whole(&data, 1)).unwrap().0;
             let mut sorted: Vec<f64> = data.iter().copied().filter(|v| v.is_finite()).collect();
             sorted.sort_unstable_by(f64::total_cmp);
             assert_eq!(s.n_valid, sorted.len());
@@ -212,11 +294,31 @@ mod tests {
     }
 
     #[test]
+    fn rectangles_and_smallest_values() {
+        // 7 x 5 image, values i; the rectangle rows 1..=3, cols 2..=5.
+        let data: Vec<f64> = (0..35).map(|i| if i == 17 { f64::NAN } else { f64::from(i) }).collect();
+        let rect = PixelRect { row_min: 1, col_min: 2, row_max: 3, col_max: 5 };
+        let (s, mut order) = area_stats(Area::rect(&data, 7, rect)).unwrap();
+        let mut inside: Vec<f64> =
+            (1..=3).flat_map(|r| (2..=5).map(move |c| f64::from(r * 7 + c))).filter(|&v| v != 17.0).collect();
+        inside.sort_unstable_by(f64::total_cmp);
+        assert_eq!((s.n_valid, s.n_missing), (11, 1));
+        assert_eq!(
+            (s.min_c, s.max_c, s.min_at, s.max_at),
+            (9.0, 26.0, PixelPos { row: 1, col: 2 }, PixelPos { row: 3, col: 5 })
+        );
+        assert_eq!(s.median_c, numpy_quantile(&inside, 0.5));
+        assert_eq!(s.mean_c, inside.iter().sum::<f64>() / 11.0);
+        // Quantiles of the 5 smallest values: 9 10 11 12 16.
+        assert_eq!(order.quantiles_of_smallest(5, &[0.5, 1.0, 0.25]), vec![11.0, 16.0, 10.0]);
+    }
+
+    #[test]
     fn constant_and_empty() {
-        let s = stats_where(&[5.0; 9], 3, |_| true).unwrap();
+        let s = area_stats(Area::whole(&[5.0; 9], 3)).unwrap().0;
         assert_eq!((s.median_c, s.std_c, s.max_at), (5.0, 0.0, PixelPos { row: 0, col: 0 }));
-        assert!(stats_where(&[f64::NAN; 4], 2, |_| true).is_none());
-        assert!(stats_where(&[1.0; 4], 2, |_| false).is_none());
+        assert!(area_stats(Area::whole(&[f64::NAN; 4], 2)).is_none());
+        assert!(area_stats(Area::whole(&[], 2)).is_none());
         assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), 2.5);
         assert!(median(&[]).is_nan());
     }
