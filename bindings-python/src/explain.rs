@@ -11,13 +11,13 @@ use std::sync::{Arc, Mutex};
 use battsentinel_core::explain::ExplainError;
 use battsentinel_core::explain::{
     plot, Background, Explanation, ExplanationSet, KernelExplainer, KernelShapParams, LimeExplanation,
-    LimeParams, LimeTabular, Predictor, TreeEnsemble, TreeExplainer,
+    LimeParams, LimeTabular, Predictor, TreeEnsemble, TreeExplainer, TreeShapParams,
 };
 use battsentinel_core::models::iforest::IsolationForest;
 use battsentinel_core::models::mlp::{MlpClassifier, MlpRegressor};
 use battsentinel_core::models::svm::{OneClassSvm, SvmClassifier};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
-use numpy::{PyArray1, PyArray2, PyArray3};
+use numpy::{PyArray, PyArray1, PyArray2, PyArray3};
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -562,38 +562,67 @@ impl PyKernelExplainer {
     }
 }
 
-/// Exact interventional TreeSHAP over one of our forests, against the background rows `data` (equal to exact
-/// Kernel SHAP on the same background, much faster).
+/// Exact TreeSHAP over one of our forests: interventional against the background rows `data` (equal to exact
+/// Kernel SHAP on the same background, much faster), or path-dependent from the trees' node covers without
+/// `data` (`feature_perturbation="tree_path_dependent"`, shap's default without data; also gives
+/// `shap_interaction_values`).
 #[pyclass(name = "TreeExplainer", module = "battsentinel")]
 pub struct PyTreeExplainer {
     trees: TreeEnsemble,
-    background: Background,
+    background: Option<Background>,
+    params: TreeShapParams,
     names: Vec<String>,
     squeeze: bool,
     args: Py<PyTuple>,
     kwargs: Py<PyDict>,
 }
 
+impl PyTreeExplainer {
+    fn core(&self) -> Result<TreeExplainer<'_>, ExplainError> {
+        TreeExplainer::with_params(&self.trees, self.background.as_ref(), &self.params)?
+            .with_feature_names(self.names.clone())
+    }
+}
+
 #[pymethods]
 impl PyTreeExplainer {
     #[new]
-    #[pyo3(signature = (model, data, feature_names = None, weights = None))]
+    #[pyo3(signature = (model, data = None, feature_names = None, weights = None, feature_perturbation = None))]
     fn new(
         py: Python<'_>,
         model: &Bound<'_, PyAny>,
-        data: &Bound<'_, PyAny>,
+        data: Option<&Bound<'_, PyAny>>,
         feature_names: Option<Vec<String>>,
         weights: Option<&Bound<'_, PyAny>>,
+        feature_perturbation: Option<String>,
     ) -> PyResult<Self> {
-        let (bg, names) = data_and_names(data, feature_names.clone())?;
-        let background = match weights {
-            Some(w) => Background::weighted(bg, array1(w, "weights")?.as_array().to_vec()),
-            None => Background::new(bg),
-        }
-        .py()?;
+        let (background, names) = match data {
+            Some(data) => {
+                let (bg, names) = data_and_names(data, feature_names.clone())?;
+                let background = match weights {
+                    Some(w) => Background::weighted(bg, array1(w, "weights")?.as_array().to_vec()),
+                    None => Background::new(bg),
+                }
+                .py()?;
+                (Some(background), names)
+            }
+            None if weights.is_some() => {
+                return Err(PyValueError::new_err("weights need background data"));
+            }
+            None => (None, feature_names.clone()),
+        };
+        let perturbation = match feature_perturbation.as_deref() {
+            None | Some("auto") => serde_json::Value::Null,
+            Some(p) => serde_json::Value::String(p.to_string()),
+        };
+        let params: TreeShapParams = crate::convert::from_json_value(
+            serde_json::json!({ "feature_perturbation": perturbation }),
+            "TreeExplainer",
+        )?;
         let error: ErrorSlot = Arc::new(Mutex::new(None));
+        let empty = Array2::<f64>::zeros((0, 0));
         let (m, squeeze) = match model.cast::<PyRandomForestClassifier>().is_ok() || model.cast::<PyRandomForestRegressor>().is_ok() {
-            true => model_of(py, model, background.data(), &error)?,
+            true => model_of(py, model, empty.view(), &error)?,
             false => {
                 return Err(PyTypeError::new_err(
                     "TreeExplainer needs a battsentinel RandomForestClassifier or RandomForestRegressor; use KernelExplainer for other models",
@@ -604,21 +633,29 @@ impl PyTreeExplainer {
             return Err(PyTypeError::new_err("not a tree model"));
         };
         let names = names.unwrap_or_else(|| (0..trees.n_features()).map(|j| format!("x{j}")).collect());
-        // Validates the shapes once.
-        TreeExplainer::new(&trees, &background).and_then(|t| t.with_feature_names(names.clone())).py()?;
         let kwargs = PyDict::new(py);
         kwargs.set_item("feature_names", feature_names)?;
         if let Some(w) = weights {
             kwargs.set_item("weights", w)?;
         }
-        let args = PyTuple::new(py, [model.clone(), data.clone()])?;
-        Ok(Self { trees, background, names, squeeze, args: args.unbind(), kwargs: kwargs.unbind() })
+        kwargs.set_item("feature_perturbation", feature_perturbation)?;
+        let data_arg = match data {
+            Some(d) => d.clone(),
+            None => py.None().into_bound(py),
+        };
+        let args = PyTuple::new(py, [model.clone(), data_arg])?;
+        let me =
+            Self { trees, background, params, names, squeeze, args: args.unbind(), kwargs: kwargs.unbind() };
+        // Validates the shapes and the perturbation once.
+        me.core().py()?;
+        Ok(me)
     }
 
-    /// Expected model output over the background.
+    /// Expected model output: the mean over the background (interventional) or the cover-weighted mean leaf
+    /// value (tree_path_dependent).
     #[getter]
     fn expected_value<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let t = TreeExplainer::new(&self.trees, &self.background).py()?;
+        let t = self.core().py()?;
         let e = t.expected_value();
         if self.squeeze {
             Ok(e[0].into_pyobject(py)?.into_any())
@@ -627,14 +664,38 @@ impl PyTreeExplainer {
         }
     }
 
+    /// `"interventional"` or `"tree_path_dependent"`.
+    #[getter]
+    fn feature_perturbation(&self) -> PyResult<&'static str> {
+        Ok(self.core().py()?.feature_perturbation().as_str())
+    }
+
+    /// SHAP interaction values (tree_path_dependent only, as shap): `(M, M)` for one row of a regressor,
+    /// `(n, M, M)` for many, with a trailing class axis for a classifier. Rows add up to the SHAP values.
+    #[allow(non_snake_case)]
+    fn shap_interaction_values<'py>(
+        &self,
+        py: Python<'py>,
+        X: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (rows, single) = rows_of(X)?;
+        let iv = py.detach(|| self.core()?.interaction_values_rows(rows.view())).py()?;
+        Ok(match (single, self.squeeze) {
+            (true, true) => {
+                PyArray::from_owned_array(py, iv.index_axis(Axis(0), 0).index_axis(Axis(2), 0).to_owned())
+                    .into_any()
+            }
+            (true, false) => PyArray::from_owned_array(py, iv.index_axis(Axis(0), 0).to_owned()).into_any(),
+            (false, true) => PyArray::from_owned_array(py, iv.index_axis(Axis(3), 0).to_owned()).into_any(),
+            (false, false) => PyArray::from_owned_array(py, iv).into_any(),
+        })
+    }
+
     /// Explains one row (1-D) or every row (2-D) of `X` (in parallel, GIL released).
     #[allow(non_snake_case)]
     fn explain(&self, py: Python<'_>, X: &Bound<'_, PyAny>) -> PyResult<PyExplanation> {
         let (rows, single) = rows_of(X)?;
-        let (trees, bg, names) = (&self.trees, &self.background, self.names.clone());
-        let set = py
-            .detach(|| TreeExplainer::new(trees, bg)?.with_feature_names(names)?.explain_rows(rows.view()))
-            .py()?;
+        let set = py.detach(|| self.core()?.explain_rows(rows.view())).py()?;
         Ok(PyExplanation { set, single, squeeze: self.squeeze })
     }
 

@@ -1,6 +1,7 @@
 """Explainers: our KernelExplainer through a scikit-learn callable equals shap.KernelExplainer (exact mode),
 TreeSHAP equals exact Kernel SHAP on our forest, LIME is seeded, failures raise the right exception."""
 
+import json
 import pickle
 
 import numpy as np
@@ -151,3 +152,83 @@ def test_l1_reg_num_features_equals_shap(r):
                                rtol=1e-7, atol=1e-9)
     with pytest.raises(bs.ParamError):
         bs.KernelExplainer(f, bg, l1_reg="aic")
+
+
+def _shap_dict_model(forest):
+    """Our forest (its compact JSON model format: preorder nodes, `children_right` per node, split arrays for
+    internal nodes, values and covers for leaves) as shap's custom tree-ensemble dict, so that
+    shap.TreeExplainer explains the very same trees. Internal nodes get covers summed from their children and
+    cover-weighted mean values (shap reads the root's for its expected value)."""
+    trees = json.loads(forest.to_json())["model"]["trees"]
+    out = []
+    for t in trees:
+        right = t["children_right"]
+        n, d = len(right), t["n_outputs"]
+        left = [-1 if r == -1 else i + 1 for i, r in enumerate(right)]
+        feat, thr = np.full(n, -2, dtype=np.int32), np.full(n, -2.0)
+        values, cover = np.zeros((n, d)), np.zeros(n)
+        leaf_values = np.asarray(t["leaf_value"], dtype=float).reshape(-1, d)
+        ki = kl = 0
+        for i in range(n):
+            if right[i] == -1:
+                values[i], cover[i] = leaf_values[kl], t["leaf_weighted_n_node_samples"][kl]
+                kl += 1
+            else:
+                feat[i], thr[i] = t["feature"][ki], t["threshold"][ki]
+                ki += 1
+        for i in reversed(range(n)):  # children come after their parent in preorder
+            if right[i] != -1:
+                a, b = left[i], right[i]
+                cover[i] = cover[a] + cover[b]
+                values[i] = (cover[a] * values[a] + cover[b] * values[b]) / cover[i]
+        out.append({
+            "children_left": np.asarray(left, dtype=np.int32),
+            "children_right": np.asarray(right, dtype=np.int32),
+            "children_default": np.asarray(right, dtype=np.int32),
+            "features": feat,
+            "thresholds": thr,
+            "values": values / len(trees),
+            "node_sample_weight": cover,
+        })
+    return {"trees": out, "base_offset": 0.0}
+
+
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_tree_path_dependent_equals_shap_on_our_forest(data, kind):
+    X, y = data
+    if kind == "regressor":
+        m = bs.RandomForestRegressor(n_trees=8, max_depth=6, seed=2).fit(X, y.astype(float))
+    else:
+        m = bs.RandomForestClassifier(n_trees=8, max_depth=6, seed=2).fit(X, y)
+    ex = bs.TreeExplainer(m)  # no data: tree_path_dependent, as shap
+    assert ex.feature_perturbation == "tree_path_dependent"
+    xs = X[60:66]
+    phi = ex.shap_values(xs)
+    iv = ex.shap_interaction_values(xs)
+    out = m.predict(xs) if kind == "regressor" else m.predict_proba(xs)
+    # Efficiency, and interaction rows add up to the SHAP values.
+    np.testing.assert_allclose(np.asarray(ex.expected_value) + phi.sum(axis=1), out, atol=1e-9)
+    np.testing.assert_allclose(iv.sum(axis=2), phi, atol=1e-9)
+    ref = shap.TreeExplainer(_shap_dict_model(m))
+    assert ref.feature_perturbation == "tree_path_dependent"
+    ref_phi = np.asarray(ref.shap_values(xs, check_additivity=False)).reshape(phi.shape)
+    ref_iv = np.asarray(ref.shap_interaction_values(xs)).reshape(iv.shape)
+    assert np.max(np.abs(phi - ref_phi)) <= 1e-9
+    assert np.max(np.abs(iv - ref_iv)) <= 1e-9
+    np.testing.assert_allclose(np.asarray(ref.expected_value).reshape(-1), np.atleast_1d(ex.expected_value), atol=1e-9)
+
+
+def test_tree_perturbation_is_validated(data):
+    X, y = data
+    m = bs.RandomForestRegressor(n_trees=3, seed=0).fit(X, y.astype(float))
+    assert bs.TreeExplainer(m, X[:10]).feature_perturbation == "interventional"
+    with pytest.raises(bs.ParamError):
+        bs.TreeExplainer(m, feature_perturbation="interventional")
+    with pytest.raises(bs.ParamError):
+        bs.TreeExplainer(m, X[:10], feature_perturbation="tree_path_dependent")
+    with pytest.raises(ValueError):
+        bs.TreeExplainer(m, feature_perturbation="causal")
+    with pytest.raises(bs.ParamError):
+        bs.TreeExplainer(m, X[:10]).shap_interaction_values(X[:2])
+    ex = pickle.loads(pickle.dumps(bs.TreeExplainer(m, feature_perturbation="tree_path_dependent")))
+    assert ex.shap_interaction_values(X[0]).shape == (6, 6)

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use battsentinel_core::explain::{
-    plot, Background, ExplanationSet, KernelExplainer, KernelShapParams, LimeMode, LimeParams, LimeTabular,
-    Link, Predictor, ReferenceModel, TreeExplainer,
+    plot, Background, ExplanationSet, FeaturePerturbation, KernelExplainer, KernelShapParams, LimeMode,
+    LimeParams, LimeTabular, Link, Predictor, ReferenceModel, TreeExplainer, TreeShapParams,
 };
 use ndarray::Array2;
 
@@ -15,10 +15,21 @@ use ndarray::Array2;
 pub enum Method {
     /// Kernel SHAP (model-agnostic; exact for up to 11 varying features with the default budget).
     Kernel,
-    /// Exact interventional TreeSHAP (tree models only).
+    /// Exact TreeSHAP (tree models only): interventional against `--data`, or path-dependent from the
+    /// trees' node covers (`--feature-perturbation tree_path_dependent`, no `--data`).
     Tree,
     /// LIME tabular (the data file is the training data).
     Lime,
+}
+
+/// TreeSHAP perturbation (shap's `feature_perturbation`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum PerturbationArg {
+    /// Against the background in `--data`.
+    Interventional,
+    /// From the trees' node covers; no background.
+    #[value(name = "tree_path_dependent", alias = "tree-path-dependent")]
+    TreePathDependent,
 }
 
 /// Link function for Kernel SHAP.
@@ -36,15 +47,23 @@ pub struct ExplainArgs {
     /// Model in the reference JSON format (`type`: linear, multinomial_logistic, decision_tree_*, random_forest_*).
     #[arg(long, alias = "model-json")]
     pub model: PathBuf,
-    /// CSV with a header: background rows (SHAP) or training data (LIME).
+    /// CSV with a header: background rows (SHAP) or training data (LIME). Not needed for path-dependent
+    /// TreeSHAP.
     #[arg(long, alias = "background")]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// CSV with a header: instances to explain.
     #[arg(long)]
     pub instances: PathBuf,
     /// Method.
     #[arg(long, value_enum, default_value = "kernel")]
     pub method: Method,
+    /// TreeSHAP perturbation; default: interventional with `--data`, tree_path_dependent without.
+    #[arg(long, value_enum)]
+    pub feature_perturbation: Option<PerturbationArg>,
+    /// TreeSHAP (path-dependent): also write SHAP interaction values
+    /// (`[instance][feature][feature][output]`, JSON) to this file.
+    #[arg(long)]
+    pub interactions: Option<PathBuf>,
     /// Link (Kernel SHAP).
     #[arg(long, value_enum, default_value = "identity")]
     pub link: LinkArg,
@@ -144,7 +163,8 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(&args.model).with_context(|| format!("reading {}", args.model.display()))?;
     let (model, names) = ReferenceModel::from_json(&text)?;
-    let (_, data) = read_csv(&args.data)?;
+    let data = args.data.as_deref().map(read_csv).transpose()?.map(|(_, d)| d);
+    let need_data = || data.clone().context("--data is required for this method");
     let (_, xs) = read_csv(&args.instances)?;
     match args.method {
         Method::Kernel => {
@@ -157,6 +177,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
                 .nsamples(args.nsamples)
                 .seed(args.seed)
                 .memory_budget_bytes(args.memory_budget_mib.max(1) << 20);
+            let data = need_data()?;
             let bg = match args.kmeans {
                 Some(k) => Background::kmeans(data.view(), k, 10, true, args.seed)?,
                 None => Background::new(data)?,
@@ -168,9 +189,25 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
         }
         Method::Tree => {
             let ReferenceModel::Trees(trees) = &model else { bail!("--method tree needs a tree model") };
-            let bg = Background::new(data)?;
-            let ex = TreeExplainer::new(trees, &bg)?.with_feature_names(names)?;
+            let bg = data.map(Background::new).transpose()?;
+            let mut params = TreeShapParams::default();
+            if let Some(p) = args.feature_perturbation {
+                params = params.feature_perturbation(match p {
+                    PerturbationArg::Interventional => FeaturePerturbation::Interventional,
+                    PerturbationArg::TreePathDependent => FeaturePerturbation::TreePathDependent,
+                });
+            }
+            let ex = TreeExplainer::with_params(trees, bg.as_ref(), &params)?.with_feature_names(names)?;
             let set = ex.explain_rows(xs.view())?;
+            if let Some(path) = &args.interactions {
+                let iv = ex.interaction_values_rows(xs.view())?;
+                let nested: Vec<Vec<Vec<Vec<f64>>>> = iv
+                    .outer_iter()
+                    .map(|a| a.outer_iter().map(|b| b.outer_iter().map(|c| c.to_vec()).collect()).collect())
+                    .collect();
+                std::fs::write(path, serde_json::to_string(&nested)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
             shap_plots(&args, &set)?;
             write_out(&args, serde_json::to_string_pretty(&set)?)
         }
@@ -181,7 +218,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
                 .num_samples(args.num_samples)
                 .seed(args.seed)
                 .mode(mode);
-            let lime = LimeTabular::fit(data.view(), names, &params)?;
+            let lime = LimeTabular::fit(need_data()?.view(), names, &params)?;
             let mut out = Vec::new();
             for i in 0..xs.nrows() {
                 let e = lime.explain(xs.row(i), &model, &[args.output])?;

@@ -3,8 +3,9 @@
 //! - [`KernelExplainer`]: Kernel SHAP as `shap.KernelExplainer` 0.51 computes it, model-agnostic over any
 //!   batch [`Predictor`], exact whenever `2^M − 2` coalitions fit in the budget, seeded otherwise, under a
 //!   memory budget and in parallel with feature `parallel`.
-//! - [`TreeExplainer`]: exact interventional TreeSHAP over sklearn-like tree arrays ([`Tree`],
-//!   [`TreeEnsemble`]); equals exact Kernel SHAP on the same background.
+//! - [`TreeExplainer`]: exact TreeSHAP over sklearn-like tree arrays ([`Tree`], [`TreeEnsemble`]):
+//!   interventional (equals exact Kernel SHAP on the same background) or path-dependent from the node covers
+//!   ([`FeaturePerturbation`]), and SHAP interaction values.
 //! - [`LimeTabular`]: LIME tabular as `lime` 0.2.0.1 computes it, with an explicit seed.
 //! - [`Background`]: weighted background sets, `shap.kmeans`/`shap.sample` summarisers.
 //! - [`Explanation`] / [`ExplanationSet`]: serde results, global importance; [`plot`] renders SVG.
@@ -35,4 +36,6 @@ pub use lime::{
 };
 pub use predictor::{FnPredictor, Link, Predictor};
 pub use reference_model::ReferenceModel;
-pub use tree_shap::{Tree, TreeEnsemble, TreeExplainer};
+pub use tree_shap::{
+    FeaturePerturbation, Tree, TreeEnsemble, TreeExplainer, TreeShapParams, TreeShapValidParams,
+};

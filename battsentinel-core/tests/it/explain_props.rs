@@ -153,3 +153,117 @@ fn sampled_regime_error_shrinks_with_budget() {
     assert!(more < default);
     assert!(default < 0.05);
 }
+
+/// A random tree in sklearn's arrays: complete to `depth`, features in `0..m`, covers additive (leaf covers
+/// random, internal nodes the sum of their children). Returns (left, right, feature, threshold, value, cover).
+type RawTree = (Vec<i64>, Vec<i64>, Vec<i64>, Vec<f64>, Vec<f64>, Vec<f64>);
+
+fn random_tree(m: usize, depth: usize, u: &[f64]) -> RawTree {
+    let mut t: RawTree = Default::default();
+    let mut k = 0usize;
+    let mut next = || {
+        k += 1;
+        u[k % u.len()]
+    };
+    fn build(t: &mut RawTree, depth: usize, m: usize, next: &mut dyn FnMut() -> f64) -> usize {
+        let id = t.0.len();
+        t.0.push(-1);
+        t.1.push(-1);
+        t.2.push(-1);
+        t.3.push(f64::NAN);
+        t.4.push(0.0);
+        t.5.push(0.0);
+        if depth == 0 || next() < 0.15 {
+            t.4[id] = next() * 10.0 - 5.0;
+            t.5[id] = 1.0 + (next() * 20.0).floor();
+            return id;
+        }
+        t.2[id] = ((next() * m as f64) as usize).min(m - 1) as i64;
+        t.3[id] = next() * 2.0 - 1.0;
+        let l = build(t, depth - 1, m, next);
+        let r = build(t, depth - 1, m, next);
+        t.0[id] = l as i64;
+        t.1[id] = r as i64;
+        t.5[id] = t.5[l] + t.5[r];
+        id
+    }
+    build(&mut t, depth, m, &mut next);
+    t
+}
+
+/// Brute-force path-dependent game value `v(S)` of one raw tree.
+fn v_raw(t: &RawTree, node: usize, x: &[f64], s: u32) -> f64 {
+    if t.0[node] == -1 {
+        return t.4[node];
+    }
+    let (f, l, r) = (t.2[node] as usize, t.0[node] as usize, t.1[node] as usize);
+    if s & (1 << f) != 0 {
+        return v_raw(t, if x[f] <= t.3[node] { l } else { r }, x, s);
+    }
+    (t.5[l] * v_raw(t, l, x, s) + t.5[r] * v_raw(t, r, x, s)) / t.5[node]
+}
+
+fn to_tree(t: &RawTree) -> battsentinel_core::explain::Tree {
+    let n = t.0.len();
+    battsentinel_core::explain::Tree::new(
+        t.0.clone(),
+        t.1.clone(),
+        t.2.clone(),
+        t.3.clone(),
+        Array2::from_shape_vec((n, 1), t.4.clone()).unwrap(),
+        t.5.clone(),
+    )
+    .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Path-dependent TreeSHAP: Σφ = f(x) − E, values equal brute-force Shapley values of the cover game,
+    /// interaction rows add up to φ, the matrix is symmetric and sums to f(x) − E.
+    #[test]
+    fn path_dependent_efficiency_brute_force_and_interaction_rows(
+        m in 1usize..5,
+        depth in 1usize..6,
+        n_trees in 1usize..4,
+        u in prop::collection::vec(0.0f64..1.0, 64..200),
+        x in prop::collection::vec(-1.2f64..1.2, 5),
+    ) {
+        use battsentinel_core::explain::{TreeEnsemble, TreeExplainer};
+        let raws: Vec<RawTree> = (0..n_trees).map(|i| random_tree(m, depth, &u[i..])).collect();
+        let model = TreeEnsemble::new(raws.iter().map(to_tree).collect(), 1.0 / n_trees as f64, vec![0.5], m)
+            .unwrap();
+        let te = TreeExplainer::path_dependent(&model).unwrap();
+        let xv = Array1::from(x[..m].to_vec());
+        let e = te.explain(xv.view()).unwrap();
+        let fx = e.model_output[0];
+        let total: f64 = e.values.column(0).sum();
+        prop_assert!((total - (fx - e.base_values[0])).abs() < 1e-9, "Σφ {} vs {}", total, fx - e.base_values[0]);
+        // Brute force over all coalitions.
+        let v = |s: u32| 0.5 + raws.iter().map(|t| v_raw(t, 0, &xv.to_vec(), s)).sum::<f64>() / n_trees as f64;
+        prop_assert!((v(0) - e.base_values[0]).abs() < 1e-9);
+        let fact = |k: usize| (1..=k).map(|i| i as f64).product::<f64>();
+        for i in 0..m {
+            let mut phi = 0.0;
+            for s in 0u32..(1 << m) {
+                if s & (1 << i) != 0 {
+                    continue;
+                }
+                let k = s.count_ones() as usize;
+                phi += fact(k) * fact(m - k - 1) / fact(m) * (v(s | (1 << i)) - v(s));
+            }
+            prop_assert!((phi - e.values[[i, 0]]).abs() < 1e-9, "feature {}: {} vs {}", i, phi, e.values[[i, 0]]);
+        }
+        let iv = te.interaction_values(xv.view()).unwrap();
+        let mut all = 0.0;
+        for a in 0..m {
+            let row: f64 = (0..m).map(|b| iv[[a, b, 0]]).sum();
+            prop_assert!((row - e.values[[a, 0]]).abs() < 1e-9);
+            for b in 0..m {
+                prop_assert!((iv[[a, b, 0]] - iv[[b, a, 0]]).abs() < 1e-9);
+                all += iv[[a, b, 0]];
+            }
+        }
+        prop_assert!((all - (fx - e.base_values[0])).abs() < 1e-9);
+    }
+}

@@ -9,6 +9,7 @@ mod alerts;
 mod alerts_webhook;
 mod detector;
 mod explain;
+mod explain_extra;
 mod explain_plots;
 mod explain_props;
 mod faults;

@@ -1,7 +1,7 @@
 """Type stubs of the native module (checked with ``python -m mypy.stubtest battsentinel``)."""
 
 import os
-from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import IO, Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 from typing_extensions import final
 
@@ -367,17 +367,22 @@ class KernelExplainer:
 
 @final
 class TreeExplainer:
-    """Exact interventional TreeSHAP over our forests."""
+    """Exact TreeSHAP over our forests: interventional against ``data``, or tree_path_dependent (node covers,
+    no ``data``; also gives ``shap_interaction_values``)."""
 
     def __new__(
         cls,
         model: Union[RandomForestClassifier, RandomForestRegressor],
-        data: _ArrayLike,
+        data: Optional[_ArrayLike] = None,
         feature_names: Optional[Sequence[str]] = None,
         weights: Optional[_ArrayLike] = None,
+        feature_perturbation: Optional[Literal["auto", "interventional", "tree_path_dependent"]] = None,
     ) -> "TreeExplainer": ...
     @property
     def expected_value(self) -> Union[float, _FloatArray]: ...
+    @property
+    def feature_perturbation(self) -> str: ...
+    def shap_interaction_values(self, X: _ArrayLike) -> _FloatArray: ...
     def explain(self, X: _ArrayLike) -> Explanation: ...
     def __call__(self, X: _ArrayLike) -> Explanation: ...
     def shap_values(self, X: _ArrayLike) -> _FloatArray: ...

@@ -1,5 +1,7 @@
-//! Exact interventional TreeSHAP over sklearn-like tree arrays.
+//! Exact TreeSHAP over sklearn-like tree arrays: interventional (against a background) and path-dependent
+//! (from the trees' node covers, see [`FeaturePerturbation`]), plus SHAP interaction values.
 //!
+//! **Interventional.**
 //! For an instance `x` and one background row `z`, the interventional game is `v(S) = f(x_S, z_S̄)`. A leaf
 //! is reached for coalition `S` iff every split on the path where `x` and `z` part ways is decided by the
 //! side the coalition picks: the features whose split must follow `x` (set A, |A| = a) are in `S`, those
@@ -8,11 +10,22 @@
 //! the tree that branches only where `x` and `z` disagree gives the exact Shapley values. Averaging over
 //! the (weighted) background gives what `shap.TreeExplainer(feature_perturbation="interventional")`
 //! computes, and what exact Kernel SHAP computes on the same background, in f64 throughout.
+//!
+//! **Path-dependent** (`feature_perturbation="tree_path_dependent"`, shap's default without a background):
+//! the polynomial-time algorithm of Lundberg et al. 2018 (Algorithm 2), described in `path_dependent.rs`;
+//! SHAP interaction values (`shap_interaction_values`) use the same walk with one feature conditioned.
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2};
+use ndarray::{Array2, Array3, Array4, ArrayView1, ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
 use super::{Background, ExplainError, Explanation, ExplanationSet, Predictor};
+use crate::params::ParamGuard;
+
+mod params;
+mod path_dependent;
+
+pub use params::{FeaturePerturbation, TreeShapParams, TreeShapValidParams};
+use path_dependent::{Condition, Walk};
 
 /// One decision tree in sklearn's array layout. Node `i` is a leaf iff `children_left[i] == -1`;
 /// otherwise go left iff `x[feature[i]] <= threshold[i]` (NaN goes right).
@@ -337,50 +350,102 @@ fn coalition_walk(
     }
 }
 
-/// Exact interventional TreeSHAP explainer for a [`TreeEnsemble`] against a [`Background`].
+/// Exact TreeSHAP explainer for a [`TreeEnsemble`]: interventional against a [`Background`], or
+/// path-dependent from the trees' node covers (see [`FeaturePerturbation`]).
 ///
 /// # Examples
 /// ```
-/// use battsentinel_core::explain::{Background, Tree, TreeEnsemble, TreeExplainer};
+/// use battsentinel_core::explain::{Background, FeaturePerturbation, Tree, TreeEnsemble, TreeExplainer, TreeShapParams};
 /// use ndarray::array;
-/// // Stump: x0 <= 0.5 -> 1.0, else 3.0.
+/// // Stump: x0 <= 0.5 -> 1.0, else 3.0; 3 training samples went left, 1 right.
 /// let tree = Tree::new(vec![1, -1, -1], vec![2, -1, -1], vec![0, -1, -1], vec![0.5, f64::NAN, f64::NAN],
-///     array![[2.0], [1.0], [3.0]], vec![2.0, 1.0, 1.0]).unwrap();
+///     array![[1.5], [1.0], [3.0]], vec![4.0, 3.0, 1.0]).unwrap();
 /// let model = TreeEnsemble::new(vec![tree], 1.0, vec![0.0], 2).unwrap();
+/// // Interventional: against a background.
 /// let bg = Background::new(array![[0.0, 0.0], [1.0, 0.0]]).unwrap();
 /// let e = TreeExplainer::new(&model, &bg).unwrap().explain(array![1.0, 5.0].view()).unwrap();
 /// assert_eq!(e.base_values, vec![2.0]);
 /// assert_eq!(e.values[[0, 0]], 1.0);
 /// assert_eq!(e.values[[1, 0]], 0.0);
+/// // Path-dependent: no background, the expected value is the cover-weighted mean leaf (0.75·1 + 0.25·3).
+/// let params = TreeShapParams::default().feature_perturbation(FeaturePerturbation::TreePathDependent);
+/// let pd = TreeExplainer::with_params(&model, None, &params).unwrap();
+/// let e = pd.explain(array![1.0, 5.0].view()).unwrap();
+/// assert_eq!(e.base_values, vec![1.5]);
+/// assert_eq!(e.values[[0, 0]], 1.5);
+/// // Interaction values: rows add up to the SHAP values.
+/// let iv = pd.interaction_values(array![1.0, 5.0].view()).unwrap();
+/// assert_eq!(iv[[0, 0, 0]] + iv[[0, 1, 0]], 1.5);
 /// ```
 pub struct TreeExplainer<'a> {
     model: &'a TreeEnsemble,
-    background: &'a Background,
+    background: Option<&'a Background>,
+    perturbation: FeaturePerturbation,
     expected_value: Vec<f64>,
     names: Vec<String>,
+    depth: usize,
     /// Precomputed factors W(a, b) = a! b! / (a + b + 1)!, indexed [a][b].
     w: Vec<Vec<f64>>,
 }
 
 impl<'a> TreeExplainer<'a> {
-    /// Builds the explainer; the expected value is the weighted mean prediction over the background.
+    /// Interventional TreeSHAP against `background`; the expected value is the weighted mean prediction
+    /// over the background.
     ///
     /// # Errors
     /// [`ExplainError::ShapeMismatch`] when the background has a different number of features.
     pub fn new(model: &'a TreeEnsemble, background: &'a Background) -> Result<Self, ExplainError> {
-        if background.n_features() != model.n_features {
-            return Err(ExplainError::ShapeMismatch {
-                what: "background",
-                expected: model.n_features,
-                got: background.n_features(),
-            });
-        }
-        let f0 = model.predict(background.data())?;
+        Self::with_params(model, Some(background), &TreeShapParams::default())
+    }
+
+    /// Path-dependent TreeSHAP (no background); the expected value is the cover-weighted mean leaf value.
+    ///
+    /// # Errors
+    /// [`ExplainError::InvalidTree`] when a node cover is not finite and positive.
+    pub fn path_dependent(model: &'a TreeEnsemble) -> Result<Self, ExplainError> {
+        Self::with_params(model, None, &TreeShapParams::default())
+    }
+
+    /// Builds the explainer from parameters: `feature_perturbation` "auto" (unset) is interventional with a
+    /// background and tree_path_dependent without.
+    ///
+    /// # Errors
+    /// [`ExplainError::Params`] for interventional without a background or tree_path_dependent with one;
+    /// [`ExplainError::ShapeMismatch`] when the background has a different number of features;
+    /// [`ExplainError::InvalidTree`] for path-dependent on a tree without positive node covers.
+    pub fn with_params(
+        model: &'a TreeEnsemble,
+        background: Option<&'a Background>,
+        params: &TreeShapParams,
+    ) -> Result<Self, ExplainError> {
+        let perturbation = params.check_ref()?.resolve(background.is_some())?;
         let d = model.n_outputs();
         let mut ev = vec![0.0; d];
-        for (row, w) in f0.rows().into_iter().zip(background.weights()) {
-            for (a, v) in ev.iter_mut().zip(row) {
-                *a += w * v;
+        match background {
+            Some(background) => {
+                if background.n_features() != model.n_features {
+                    return Err(ExplainError::ShapeMismatch {
+                        what: "background",
+                        expected: model.n_features,
+                        got: background.n_features(),
+                    });
+                }
+                let f0 = model.predict(background.data())?;
+                for (row, w) in f0.rows().into_iter().zip(background.weights()) {
+                    for (a, v) in ev.iter_mut().zip(row) {
+                        *a += w * v;
+                    }
+                }
+            }
+            None => {
+                let mut acc = vec![0.0; d];
+                for t in &model.trees {
+                    path_dependent::check_covers(t)?;
+                    path_dependent::expected_value(t, &mut acc);
+                }
+                for ((e, a), o) in ev.iter_mut().zip(&acc).zip(&model.offset) {
+                    *e = o + model.scale * a;
+                }
             }
         }
         let depth = model.trees.iter().map(max_depth).max().unwrap_or(0) + 1;
@@ -396,7 +461,12 @@ impl<'a> TreeExplainer<'a> {
             }
         }
         let names = (0..model.n_features).map(|j| format!("x{j}")).collect();
-        Ok(Self { model, background, expected_value: ev, names, w })
+        Ok(Self { model, background, perturbation, expected_value: ev, names, depth, w })
+    }
+
+    /// The perturbation in use.
+    pub fn feature_perturbation(&self) -> FeaturePerturbation {
+        self.perturbation
     }
 
     /// Names the features.
@@ -415,12 +485,13 @@ impl<'a> TreeExplainer<'a> {
         Ok(self)
     }
 
-    /// Weighted mean prediction over the background, per output.
+    /// Expected value per output: the weighted mean prediction over the background (interventional) or the
+    /// cover-weighted mean leaf value (path-dependent).
     pub fn expected_value(&self) -> &[f64] {
         &self.expected_value
     }
 
-    /// Interventional SHAP values of one instance.
+    /// SHAP values of one instance.
     ///
     /// # Errors
     /// [`ExplainError::ShapeMismatch`] when `x` has the wrong length.
@@ -431,22 +502,12 @@ impl<'a> TreeExplainer<'a> {
         }
         let d = self.model.n_outputs();
         let xv = x.to_vec();
-        let mut phi = vec![0.0; p * d];
-        let mut tmp = vec![0.0; p * d];
-        let mut state = vec![0u8; p];
-        let mut path = Vec::with_capacity(64);
-        let bg = self.background.data();
-        let mut z = vec![0.0; p];
-        for (zi, &wz) in bg.rows().into_iter().zip(self.background.weights()) {
-            z.iter_mut().zip(zi).for_each(|(a, b)| *a = *b);
-            tmp.iter_mut().for_each(|v| *v = 0.0);
-            for t in &self.model.trees {
-                self.walk(t, 0, &xv, &z, &mut state, &mut path, 0, 0, &mut tmp, d);
+        let phi = match self.background {
+            Some(bg) => self.interventional_phi(&xv, bg),
+            None => {
+                self.path_dependent_phi(&xv, Condition::None, &mut path_dependent::path_buffer(self.depth))
             }
-            for (a, v) in phi.iter_mut().zip(&tmp) {
-                *a += wz * v;
-            }
-        }
+        };
         let mut values = Array2::zeros((p, d));
         for j in 0..p {
             for k in 0..d {
@@ -462,6 +523,131 @@ impl<'a> TreeExplainer<'a> {
             values,
             instance: xv,
         })
+    }
+
+    /// Σ over trees of the path-dependent values (unscaled), `p · d` feature-major.
+    fn path_dependent_phi(
+        &self,
+        x: &[f64],
+        condition: Condition,
+        buf: &mut Vec<path_dependent::PathElem>,
+    ) -> Vec<f64> {
+        let d = self.model.n_outputs();
+        let mut phi = vec![0.0; self.model.n_features * d];
+        for tree in &self.model.trees {
+            Walk { tree, x, condition, phi: &mut phi, buf }.run();
+        }
+        phi
+    }
+
+    /// SHAP interaction values of one instance, `n_features × n_features × n_outputs` (path-dependent, as
+    /// `shap.TreeExplainer(model).shap_interaction_values`): `Φ_ij` for `i ≠ j` is half the Shapley
+    /// interaction index, `Φ_ii = φ_i − Σ_{j≠i} Φ_ij`; rows add up to the SHAP values and the whole matrix to
+    /// `f(x) − E`.
+    ///
+    /// # Errors
+    /// [`ExplainError::Params`] for an interventional explainer (shap supports interaction values only
+    /// path-dependent); [`ExplainError::ShapeMismatch`] when `x` has the wrong length.
+    pub fn interaction_values(&self, x: ArrayView1<'_, f64>) -> Result<Array3<f64>, ExplainError> {
+        self.require_path_dependent()?;
+        let p = self.model.n_features;
+        if x.len() != p {
+            return Err(ExplainError::ShapeMismatch { what: "instance", expected: p, got: x.len() });
+        }
+        let d = self.model.n_outputs();
+        let xv = x.to_vec();
+        let s = self.model.scale;
+        let mut buf = path_dependent::path_buffer(self.depth);
+        let mut out = Array3::zeros((p, p, d));
+        let mut on = vec![0.0; p * d];
+        let mut off = vec![0.0; p * d];
+        let mut phi = vec![0.0; p * d];
+        for tree in &self.model.trees {
+            Walk { tree, x: &xv, condition: Condition::None, phi: &mut phi, buf: &mut buf }.run();
+            for i in path_dependent::split_features(tree) {
+                on.iter_mut().for_each(|v| *v = 0.0);
+                off.iter_mut().for_each(|v| *v = 0.0);
+                Walk { tree, x: &xv, condition: Condition::On(i), phi: &mut on, buf: &mut buf }.run();
+                Walk { tree, x: &xv, condition: Condition::Off(i), phi: &mut off, buf: &mut buf }.run();
+                for j in 0..p {
+                    if j == i {
+                        continue;
+                    }
+                    for k in 0..d {
+                        out[[i, j, k]] += s * (on[j * d + k] - off[j * d + k]) / 2.0;
+                    }
+                }
+            }
+        }
+        for i in 0..p {
+            for k in 0..d {
+                let off_diag: f64 = (0..p).filter(|&j| j != i).map(|j| out[[i, j, k]]).sum();
+                out[[i, i, k]] = s * phi[i * d + k] - off_diag;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Interaction values of every row, `n_rows × n_features × n_features × n_outputs` (in parallel over rows
+    /// with feature `parallel`).
+    ///
+    /// # Errors
+    /// As [`TreeExplainer::interaction_values`].
+    pub fn interaction_values_rows(&self, xs: ArrayView2<'_, f64>) -> Result<Array4<f64>, ExplainError> {
+        self.require_path_dependent()?;
+        let p = self.model.n_features;
+        let d = self.model.n_outputs();
+        #[cfg(feature = "parallel")]
+        let list: Vec<Array3<f64>> = {
+            use rayon::prelude::*;
+            (0..xs.nrows())
+                .into_par_iter()
+                .map(|i| self.interaction_values(xs.row(i)))
+                .collect::<Result<_, _>>()?
+        };
+        #[cfg(not(feature = "parallel"))]
+        let list: Vec<Array3<f64>> =
+            (0..xs.nrows()).map(|i| self.interaction_values(xs.row(i))).collect::<Result<_, _>>()?;
+        let mut out = Array4::zeros((list.len(), p, p, d));
+        for (mut dst, src) in out.outer_iter_mut().zip(&list) {
+            dst.assign(src);
+        }
+        Ok(out)
+    }
+
+    fn require_path_dependent(&self) -> Result<(), ExplainError> {
+        match self.perturbation {
+            FeaturePerturbation::TreePathDependent => Ok(()),
+            other => Err(crate::params::ParamError::invalid(
+                "feature_perturbation",
+                other.as_str(),
+                "SHAP interaction values need tree_path_dependent (no background), as in shap",
+            )
+            .into()),
+        }
+    }
+
+    /// Interventional values (unscaled), `p · d` feature-major.
+    fn interventional_phi(&self, xv: &[f64], background: &Background) -> Vec<f64> {
+        let p = self.model.n_features;
+        let d = self.model.n_outputs();
+        let mut phi = vec![0.0; p * d];
+        let mut tmp = vec![0.0; p * d];
+        let mut state = vec![0u8; p];
+        let mut path = Vec::with_capacity(64);
+        let bg = background.data();
+        let mut z = vec![0.0; p];
+        for (zi, &wz) in bg.rows().into_iter().zip(background.weights()) {
+            z.iter_mut().zip(zi).for_each(|(a, b)| *a = *b);
+            tmp.iter_mut().for_each(|v| *v = 0.0);
+            for t in &self.model.trees {
+                self.walk(t, 0, xv, &z, &mut state, &mut path, 0, 0, &mut tmp, d);
+            }
+            for (a, v) in phi.iter_mut().zip(&tmp) {
+                *a += wz * v;
+            }
+        }
+        phi
     }
 
     /// Explains every row (in parallel over instances with feature `parallel`).
