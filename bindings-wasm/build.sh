@@ -20,7 +20,7 @@ fi
 # profile of the workspace is unchanged for native builds).
 CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_DEBUG=false \
   cargo build -p battsentinel-wasm --target wasm32-unknown-unknown --release --locked
-wasm="target/wasm32-unknown-unknown/release/battsentinel_wasm.wasm"
+wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/battsentinel_wasm.wasm"
 
 rm -rf "$here/pkg"
 wasm-bindgen --target web --out-dir "$here/pkg/web" "$wasm"
@@ -37,4 +37,4 @@ printf '{"type": "commonjs"}\n' > "$here/pkg/node/package.json"
 
 raw=$(stat -c %s "$here/pkg/web/battsentinel_wasm_bg.wasm")
 gz=$(gzip -9 -c "$here/pkg/web/battsentinel_wasm_bg.wasm" | wc -c)
-echo "battsentinel_wasm_bg.wasm: $raw bytes, $gz bytes gzipped (goal ≤ 1572864)"
+echo "battsentinel_wasm_bg.wasm: $raw bytes, $gz bytes gzipped (goal ≤ 1500000, issue 9)"

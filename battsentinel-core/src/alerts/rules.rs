@@ -464,46 +464,19 @@ impl RuleSet {
     /// [`RuleError::Syntax`] with line and column; [`RuleError::Field`] naming the rule and the field path
     /// for a wrong type, unknown or missing field; the errors of [`RuleSet::validate`].
     pub fn from_toml_str(text: &str) -> Result<RuleSet, RuleError> {
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
             RuleError::Syntax { format: "toml", line, column, message: e.message().to_string() }
         })?;
-        let rules_value = table.remove("rule");
-        let head: Head = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-            RuleError::FileField { field: path_string(e.path()), message: e.inner().to_string() }
-        })?;
-        let items = match rules_value {
-            None => Vec::new(),
-            Some(toml::Value::Array(a)) => a,
-            Some(other) => {
-                return Err(RuleError::FileField {
-                    field: "rule".into(),
-                    message: format!("expected an array of tables `[[rule]]`, found {}", other.type_str()),
-                })
-            }
-        };
-        let mut rules = Vec::with_capacity(items.len());
-        for (i, v) in items.into_iter().enumerate() {
-            let name = match v.get("id") {
-                Some(toml::Value::String(s)) => s.clone(),
-                _ => format!("#{i}"),
-            };
-            let rule: Rule = serde_path_to_error::deserialize(v).map_err(|e| RuleError::Field {
-                rule: name.clone(),
-                field: path_string(e.path()),
-                message: e.inner().to_string(),
-            })?;
-            rules.push(rule);
+        if let Some(other) = table.get("rule").filter(|v| !v.is_array()) {
+            return Err(RuleError::FileField {
+                field: "rule".into(),
+                message: format!("expected an array of tables `[[rule]]`, found {}", other.type_str()),
+            });
         }
-        let set = RuleSet {
-            version: head.version,
-            params: head.params,
-            profiles: head.profiles,
-            plausible: head.plausible,
-            rules,
-        };
-        set.validate()?;
-        Ok(set)
+        // One deserialization path for both formats (through `serde_json::Value`): every rule type is
+        // monomorphised once, which keeps the WebAssembly module small.
+        Self::from_json_value(toml_to_json(toml::Value::Table(table)))
     }
 
     /// Parses and validates a JSON rule file (same schema as TOML; rules under `"rule"`).
@@ -511,12 +484,17 @@ impl RuleSet {
     /// # Errors
     /// As [`RuleSet::from_toml_str`].
     pub fn from_json_str(text: &str) -> Result<RuleSet, RuleError> {
-        let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| RuleError::Syntax {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| RuleError::Syntax {
             format: "json",
             line: e.line(),
             column: e.column(),
             message: e.to_string(),
         })?;
+        Self::from_json_value(value)
+    }
+
+    /// Deserializes and validates a parsed rule file (JSON, or TOML converted by [`toml_to_json`]).
+    fn from_json_value(mut value: serde_json::Value) -> Result<RuleSet, RuleError> {
         let rules_value = value.as_object_mut().and_then(|o| o.remove("rule"));
         let head: Head = serde_path_to_error::deserialize(value).map_err(|e| RuleError::FileField {
             field: path_string(e.path()),
@@ -914,4 +892,34 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
+}
+
+/// A TOML value as JSON, for the shared deserialization path of rule files. Date-times become strings; a
+/// non-finite float becomes the string `"inf"`, `"-inf"` or `"nan"` (no JSON number can hold it), which a
+/// numeric field then rejects as a wrong type naming the field.
+fn toml_to_json(v: toml::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        toml::Value::String(s) => J::String(s),
+        toml::Value::Integer(i) => J::from(i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(f).map_or_else(
+            || {
+                J::String(
+                    if f.is_nan() {
+                        "nan"
+                    } else if f > 0.0 {
+                        "inf"
+                    } else {
+                        "-inf"
+                    }
+                    .into(),
+                )
+            },
+            J::Number,
+        ),
+        toml::Value::Boolean(b) => J::Bool(b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(a) => J::Array(a.into_iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => J::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect()),
+    }
 }
