@@ -61,6 +61,11 @@ impl<'a> Area<'a> {
         Area { data, width, rows: rect.row_min..rect.row_max + 1, cols: rect.col_min..rect.col_max + 1 }
     }
 
+    /// Number of pixels.
+    fn len(&self) -> usize {
+        self.rows.len() * self.cols.len()
+    }
+
     /// `(index of the first pixel, values)` per contiguous segment: one segment for a full-width area,
     /// else one per row.
     fn segments(&self) -> impl Iterator<Item = (usize, &'a [f64])> + '_ {
@@ -78,52 +83,85 @@ impl<'a> Area<'a> {
 }
 
 /// Exact order statistics of the finite values of an [`Area`]: a histogram of [`BINS`] bins over [min, max]
-/// (cumulative counts), and the values of the bins holding wanted ranks, collected on demand (one pass per
-/// request of new bins) and sorted.
+/// (cumulative counts), each pixel's bin (so that later passes only compare small integers), and the values of
+/// the bins holding wanted ranks, collected on demand (one pass per request of new bins) and sorted.
 pub(crate) struct OrderStats<'a> {
     area: Area<'a>,
     lo: f64,
-    scale: f64,
+    /// All finite values equal `lo`.
+    constant: bool,
     n: usize,
     /// `start[b]`: number of values in bins before `b`.
     start: Vec<usize>,
+    /// The bin of each pixel in area order ([`NOT_FINITE`] for NaN/±inf).
+    bins: Vec<u16>,
     /// Collected bins: (bin, its values sorted).
     buckets: Vec<(usize, Vec<f64>)>,
 }
 
-impl<'a> OrderStats<'a> {
-    #[inline]
-    fn bin(lo: f64, scale: f64, v: f64) -> usize {
-        (((v - lo) * scale) as usize).min(BINS - 1)
-    }
+/// The bin marker of a non-finite pixel.
+const NOT_FINITE: u16 = BINS as u16;
 
+/// Four-lane accumulation (independent dependency chains; the lanes are added at the end).
+#[derive(Default)]
+struct Lanes([f64; 4]);
+
+impl Lanes {
+    fn total(&self) -> f64 {
+        (self.0[0] + self.0[1]) + (self.0[2] + self.0[3])
+    }
+}
+
+impl<'a> OrderStats<'a> {
     /// Histogram pass over the finite values (`lo`, `hi`, `n` from a first pass); also returns
-    /// `Σ (v − mean)²` in pixel order.
+    /// `Σ (v − mean)²`.
     fn build(area: Area<'a>, (lo, hi, n): (f64, f64, usize), mean: f64) -> (Self, f64) {
-        let mut ss = 0.0;
         let constant = hi <= lo;
         let scale = if constant { 0.0 } else { BINS as f64 / (hi - lo) };
-        let mut counts = vec![0usize; if constant { 1 } else { BINS }];
+        let mut counts = vec![0usize; BINS + 1];
+        let mut bins = vec![0u16; area.len()];
+        let (mut s0, mut s1, mut s2, mut s3) = (0.0, 0.0, 0.0, 0.0);
+        let bin_of = |v: f64| -> u16 {
+            if v.is_finite() {
+                // `v ≥ lo`, so the truncation is of a non-negative value; `min` puts the maximum in the last bin.
+                (((v - lo) * scale) as i32).min(BINS as i32 - 1) as u16
+            } else {
+                NOT_FINITE
+            }
+        };
+        let dev2 = |v: f64| if v.is_finite() { (v - mean) * (v - mean) } else { 0.0 };
+        let mut at = 0;
         for (_, seg) in area.segments() {
-            for &v in seg {
-                if v.is_finite() {
-                    ss += (v - mean) * (v - mean);
-                    if !constant {
-                        counts[Self::bin(lo, scale, v)] += 1;
-                    }
+            let out = &mut bins[at..at + seg.len()];
+            at += seg.len();
+            let mut vs = seg.chunks_exact(4);
+            let mut bs = out.chunks_exact_mut(4);
+            for (v, b) in (&mut vs).zip(&mut bs) {
+                s0 += dev2(v[0]);
+                s1 += dev2(v[1]);
+                s2 += dev2(v[2]);
+                s3 += dev2(v[3]);
+                for k in 0..4 {
+                    b[k] = bin_of(v[k]);
                 }
             }
+            for (&v, b) in vs.remainder().iter().zip(bs.into_remainder()) {
+                s0 += dev2(v);
+                *b = bin_of(v);
+            }
         }
-        if constant {
-            counts[0] = n;
+        for &b in &bins {
+            counts[usize::from(b)] += 1;
         }
+        let ss = Lanes([s0, s1, s2, s3]);
+        counts.truncate(BINS);
         let mut acc = 0;
         for c in counts.iter_mut() {
             let k = *c;
             *c = acc;
             acc += k;
         }
-        (OrderStats { area, lo, scale, n, start: counts, buckets: Vec::new() }, ss)
+        (OrderStats { area, lo, constant, n, start: counts, bins, buckets: Vec::new() }, ss.total())
     }
 
     fn bin_of_rank(&self, k: usize) -> usize {
@@ -132,7 +170,7 @@ impl<'a> OrderStats<'a> {
 
     /// The values of rank `ks` (0-based, ascending, `< n`).
     fn values_at(&mut self, ks: &[usize]) -> Vec<f64> {
-        if self.scale == 0.0 {
+        if self.constant {
             return vec![self.lo; ks.len()];
         }
         let mut missing: Vec<usize> = ks
@@ -144,21 +182,21 @@ impl<'a> OrderStats<'a> {
         missing.dedup();
         if !missing.is_empty() {
             // Bin → slot in `fresh` (u8::MAX: not wanted); at most a handful of bins are wanted at once.
-            let mut slot = vec![u8::MAX; BINS];
+            let mut slot = [u8::MAX; BINS + 1];
             let mut fresh: Vec<Vec<f64>> = Vec::with_capacity(missing.len());
             for (i, &b) in missing.iter().enumerate().take(usize::from(u8::MAX)) {
                 slot[b] = i as u8;
                 let size = self.start.get(b + 1).copied().unwrap_or(self.n) - self.start[b];
                 fresh.push(Vec::with_capacity(size));
             }
-            let (lo, scale) = (self.lo, self.scale);
+            let mut at = 0;
             for (_, seg) in self.area.segments() {
-                for &v in seg {
-                    if v.is_finite() {
-                        let s = slot[Self::bin(lo, scale, v)];
-                        if s != u8::MAX {
-                            fresh[usize::from(s)].push(v);
-                        }
+                let bins = &self.bins[at..at + seg.len()];
+                at += seg.len();
+                for (&v, &b) in seg.iter().zip(bins) {
+                    let s = slot[usize::from(b)];
+                    if s != u8::MAX {
+                        fresh[usize::from(s)].push(v);
                     }
                 }
             }
@@ -200,35 +238,46 @@ impl<'a> OrderStats<'a> {
 /// Statistics of the finite values of `area` (`width`: the image width, for positions), and the order
 /// statistics for further quantiles; `None` when no value is finite.
 pub(crate) fn area_stats(area: Area<'_>) -> Option<(TemperatureStats, OrderStats<'_>)> {
-    let (mut n, mut n_missing) = (0usize, 0usize);
-    let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+    // Four lanes of sum, minimum and maximum (independent chains), one count.
+    let mut n = 0usize;
+    let (mut sum, mut lo, mut hi) = ([0.0f64; 4], [f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+    let mut visit = |lane: usize, v: f64| {
+        let finite = v.is_finite();
+        n += usize::from(finite);
+        sum[lane] += if finite { v } else { 0.0 };
+        lo[lane] = if finite && v < lo[lane] { v } else { lo[lane] };
+        hi[lane] = if finite && v > hi[lane] { v } else { hi[lane] };
+    };
     for (_, seg) in area.segments() {
-        for &v in seg {
-            if v.is_finite() {
-                n += 1;
-                sum += v;
-                lo = if v < lo { v } else { lo };
-                hi = if v > hi { v } else { hi };
-            } else {
-                n_missing += 1;
+        let mut chunks = seg.chunks_exact(4);
+        for c in &mut chunks {
+            for (lane, &v) in c.iter().enumerate() {
+                visit(lane, v);
             }
+        }
+        for &v in chunks.remainder() {
+            visit(0, v);
         }
     }
     if n == 0 {
         return None;
     }
+    let n_total = area.len();
+    let lo = lo.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mean = Lanes(sum).total() / n as f64;
+    // The first (row-major) positions of the extremes: an early-exit search.
     let first = |target: f64| {
         area.segments().find_map(|(s, seg)| seg.iter().position(|&v| v == target).map(|j| s + j)).unwrap_or(0)
     };
     let (lo_i, hi_i) = (first(lo), first(hi));
-    let mean = sum / n as f64;
     let width = area.width;
     let (mut order, ss) = OrderStats::build(area, (lo, hi, n), mean);
     let q = order.quantiles_of_smallest(n, &[0.5, 0.05, 0.95]);
     let pos = |i: usize| PixelPos { row: i / width, col: i % width };
     let stats = TemperatureStats {
         n_valid: n,
-        n_missing,
+        n_missing: n_total - n,
         min_c: lo,
         max_c: hi,
         mean_c: mean,
