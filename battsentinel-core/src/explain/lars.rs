@@ -116,14 +116,15 @@ pub(crate) fn lars_path_gram(
     let mut drop = false;
     let n = n_samples.max(1) as f64;
     loop {
-        let (c_idx, c_signed) =
-            match cov.iter().enumerate().fold(None::<(usize, f64)>, |b, (i, &v)| match b {
+        // np.argmax(|Cov|): the first maximum.
+        let (c_idx, c_signed) = cov
+            .iter()
+            .enumerate()
+            .fold(None::<(usize, f64)>, |b, (i, &v)| match b {
                 Some((_, bv)) if bv.abs() >= v.abs() || v.is_nan() => b,
                 _ => Some((i, v)),
-            }) {
-                Some(b) => b,
-                None => (0, 0.0),
-            };
+            })
+            .unwrap_or((0, 0.0));
         let c = c_signed.abs();
         let alpha = c / n;
         alphas[n_iter] = alpha;
