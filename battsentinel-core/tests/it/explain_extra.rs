@@ -1,6 +1,7 @@
-//! Path-dependent TreeSHAP, SHAP interaction values and LIME's entropy discretiser / lasso_path selection
-//! against shap 0.51.0 and lime 0.2.0.1 (`tests/data/xai_extra`, made by
-//! `benches/python/gen_xai_extra_cases.py`).
+//! Path-dependent TreeSHAP, SHAP interaction values, LIME's entropy discretiser / lasso_path selection and
+//! Kernel SHAP's `l1_reg = "aic"`/`"bic"` against shap 0.51.0, lime 0.2.0.1 and scikit-learn 1.9.1
+//! (`tests/data/xai_extra`, made by `benches/python/gen_xai_extra_cases.py` and
+//! `benches/python/gen_xai_l1_entropy_cases.py`). Every comparison is asserted at ≤ 1e-9.
 
 use battsentinel_core::explain::{
     Background, Discretizer, ExplainError, FeaturePerturbation, FeatureSelection, FnPredictor,
