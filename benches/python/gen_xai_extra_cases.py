@@ -1,5 +1,6 @@
-"""Generates the reference JSON for path-dependent TreeSHAP, SHAP interaction values and LIME's entropy
-discretiser / lasso_path selection (battsentinel-core/tests/data/xai_extra/).
+"""Generates the reference JSON for path-dependent TreeSHAP and SHAP interaction values
+(battsentinel-core/tests/data/xai_extra/; LIME's entropy discretiser / lasso_path and Kernel SHAP's l1_reg
+aic/bic come from the sibling gen_xai_l1_entropy_cases.py).
 
 Run in a venv with numpy, scikit-learn, shap==0.51.0 and lime (lime is not a CI requirement: the committed
 JSON is the reference):  python benches/python/gen_xai_extra_cases.py

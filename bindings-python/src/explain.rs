@@ -437,7 +437,8 @@ impl PyExplanation {
 /// `model` is a battsentinel estimator (forests use exact tree paths) or any callable `f(X) -> ndarray`, for
 /// example a scikit-learn `model.predict_proba`; `data` the background rows (array or DataFrame), optionally
 /// weighted by `weights`; `link` `"identity"` or `"logit"`. Keyword arguments: `nsamples` (None = auto),
-/// `seed` (0), `memory_budget_bytes` (256 MiB: how many synthetic rows go to the model per call).
+/// `seed` (0), `memory_budget_bytes` (256 MiB: how many synthetic rows go to the model per call), `l1_reg`
+/// (`False` (default), `"num_features(r)"`, `"aic"` or `"bic"`, as shap's).
 #[pyclass(name = "KernelExplainer", module = "battsentinel")]
 pub struct PyKernelExplainer {
     inner: KernelExplainer<Model>,
@@ -817,10 +818,12 @@ impl PyLimeExplanation {
 
 /// LIME for tabular data as `lime.lime_tabular.LimeTabularExplainer` computes it, seeded.
 ///
-/// `training_data` (array or DataFrame) sets the discretiser statistics. Keyword arguments (the core's
-/// `LimeParams`): `mode` ("regression" / "classification"), `discretizer` ("quartile", "decile", "none"),
-/// `kernel_width` (None = 0.75·√M), `feature_selection` ("auto", "forward_selection", "highest_weights",
-/// "none"), `num_features` (10), `num_samples` (5000), `seed` (0), `replicate_degenerate_bin_quirk`,
+/// `training_data` (array or DataFrame) sets the discretiser statistics; `training_labels` (one class label
+/// per training row, as lime's) is needed by `discretizer="entropy"` and ignored otherwise. Keyword
+/// arguments (the core's `LimeParams`): `mode` ("regression" / "classification"), `discretizer`
+/// ("quartile", "decile", "entropy", "none"), `kernel_width` (None = 0.75·√M), `feature_selection`
+/// ("auto", "forward_selection", "highest_weights", "lasso_path", "none"), `num_features` (10),
+/// `num_samples` (5000), `seed` (0), `replicate_degenerate_bin_quirk`,
 /// `sample_around_instance`.
 #[pyclass(name = "LimeTabularExplainer", module = "battsentinel")]
 pub struct PyLimeTabularExplainer {
@@ -831,11 +834,12 @@ pub struct PyLimeTabularExplainer {
 #[pymethods]
 impl PyLimeTabularExplainer {
     #[new]
-    #[pyo3(signature = (training_data = None, feature_names = None, **params))]
+    #[pyo3(signature = (training_data = None, feature_names = None, training_labels = None, **params))]
     fn new(
         py: Python<'_>,
         training_data: Option<&Bound<'_, PyAny>>,
         feature_names: Option<Vec<String>>,
+        training_labels: Option<&Bound<'_, PyAny>>,
         params: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let p: LimeParams = params_from_kwargs(params, "LimeTabularExplainer parameters")?;
@@ -846,12 +850,16 @@ impl PyLimeTabularExplainer {
         let Some(training_data) = training_data else {
             // Pickle creates an empty explainer, then restores the state.
             let empty = Array2::<f64>::zeros((1, 1));
-            let inner = LimeTabular::fit(empty.view(), vec!["x0".into()], &p).py()?;
+            let inner =
+                LimeTabular::fit_with_labels(empty.view(), Some(&[0.0]), vec!["x0".into()], &p).py()?;
             return Ok(Self { inner, mode });
         };
         let (x, names) = data_and_names(training_data, feature_names)?;
         let names = names.unwrap_or_else(|| (0..x.ncols()).map(|j| format!("x{j}")).collect());
-        let inner = py.detach(|| LimeTabular::fit(x.view(), names, &p)).py()?;
+        let labels = training_labels.map(|l| array1(l, "training_labels")).transpose()?;
+        let labels = labels.as_ref().map(|l| l.as_array().to_vec());
+        let inner =
+            py.detach(|| LimeTabular::fit_with_labels(x.view(), labels.as_deref(), names, &p)).py()?;
         Ok(Self { inner, mode })
     }
 

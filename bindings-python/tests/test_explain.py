@@ -151,7 +151,46 @@ def test_l1_reg_num_features_equals_shap(r):
     np.testing.assert_allclose(bs.KernelExplainer(f, bg, nsamples=n, l1_reg=False).shap_values(xs), ref_all,
                                rtol=1e-7, atol=1e-9)
     with pytest.raises(bs.ParamError):
-        bs.KernelExplainer(f, bg, l1_reg="aic")
+        bs.KernelExplainer(f, bg, l1_reg="auto")
+
+
+@pytest.mark.parametrize("criterion", ["aic", "bic"])
+def test_l1_reg_aic_bic_equals_shap(criterion):
+    """shap's `l1_reg="aic"`/`"bic"` (LassoLarsIC after StandardScaler) with every coalition enumerated: the
+    same features are dropped (exact zeros) and the rest agree to rounding."""
+    rng = np.random.default_rng(4)
+    m = 8
+
+    def f(x):
+        x = np.asarray(x, dtype=float)
+        return 2 * x[:, 0] * x[:, 1] + np.sin(3 * x[:, 2]) + 0.8 * x[:, 4] ** 2 + 1e-3 * x[:, 3] + 1e-5 * x[:, 7]
+
+    bg = rng.normal(size=(10, m))
+    xs = rng.normal(size=(3, m))
+    ref = shap.KernelExplainer(f, bg).shap_values(xs, l1_reg=criterion, silent=True)
+    ours = bs.KernelExplainer(f, bg, l1_reg=criterion).shap_values(xs)
+    np.testing.assert_array_equal(ours == 0, ref == 0)
+    np.testing.assert_allclose(ours, ref, rtol=1e-7, atol=1e-9)
+
+
+def test_lime_entropy_discretiser_and_lasso_path(data):
+    X, y = data
+    model = LogisticRegression().fit(X, y)
+    with pytest.raises(bs.ExplainError):
+        bs.LimeTabularExplainer(X, mode="classification", discretizer="entropy")
+    with pytest.raises(ValueError):
+        bs.LimeTabularExplainer(X, mode="regression", discretizer="entropy", training_labels=X[:, 0])
+    lime = bs.LimeTabularExplainer(X, mode="classification", training_labels=y, discretizer="entropy",
+                                   feature_selection="lasso_path", num_features=3, num_samples=500, seed=1)
+    e = lime.explain_instance(X[3], model.predict_proba)
+    assert 1 <= len(e.as_list()) <= 3
+    # The bins are lime's EntropyDiscretizer thresholds.
+    lime_tabular = pytest.importorskip("lime.lime_tabular")
+    ref = lime_tabular.LimeTabularExplainer(X, mode="classification", training_labels=y, discretizer="entropy",
+                                            random_state=0)
+    state, _mode = json.loads(lime.__getstate__())
+    for j in range(X.shape[1]):
+        np.testing.assert_allclose(state["bins"][j]["cuts"], ref.discretizer.mins[j][1:], rtol=0, atol=1e-12)
 
 
 def _shap_dict_model(forest):

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use battsentinel_core::explain::{
-    plot, Background, ExplanationSet, FeaturePerturbation, KernelExplainer, KernelShapParams, LimeMode,
-    LimeParams, LimeTabular, Link, Predictor, ReferenceModel, TreeExplainer, TreeShapParams,
+    plot, Background, Discretizer, ExplanationSet, FeaturePerturbation, FeatureSelection, KernelExplainer,
+    KernelShapParams, L1Reg, LimeMode, LimeParams, LimeTabular, Link, Predictor, ReferenceModel,
+    TreeExplainer, TreeShapParams,
 };
 use ndarray::Array2;
 
@@ -41,6 +42,42 @@ pub enum LinkArg {
     Logit,
 }
 
+/// LIME discretiser (lime's `discretizer`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum DiscretizerArg {
+    /// Quartiles (lime's default).
+    Quartile,
+    /// Deciles.
+    Decile,
+    /// Depth-3 entropy trees on the training labels (needs `--training-labels`).
+    Entropy,
+    /// No discretisation.
+    None,
+}
+
+/// LIME feature selection (lime's `feature_selection`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum FeatureSelectionArg {
+    /// Forward selection for ≤ 6 features, else highest weights.
+    Auto,
+    /// Greedy forward selection.
+    #[value(name = "forward_selection", alias = "forward-selection")]
+    ForwardSelection,
+    /// Largest |coef · x| of a Ridge on all features.
+    #[value(name = "highest_weights", alias = "highest-weights")]
+    HighestWeights,
+    /// The Lasso path.
+    #[value(name = "lasso_path", alias = "lasso-path")]
+    LassoPath,
+    /// All features.
+    None,
+}
+
+/// `--l1-reg` in shap's spellings (`false`, `num_features(10)`, `aic`, `bic`).
+fn parse_l1_reg(text: &str) -> Result<L1Reg, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_string())).map_err(|e| e.to_string())
+}
+
 /// Arguments of `battsentinel explain`.
 #[derive(clap::Args, Debug)]
 pub struct ExplainArgs {
@@ -67,6 +104,10 @@ pub struct ExplainArgs {
     /// Link (Kernel SHAP).
     #[arg(long, value_enum, default_value = "identity")]
     pub link: LinkArg,
+    /// Kernel SHAP feature selection in shap's spellings: `false` (default), `num_features(r)`, `aic`,
+    /// `bic`.
+    #[arg(long, value_parser = parse_l1_reg, default_value = "false")]
+    pub l1_reg: L1Reg,
     /// Coalition budget (Kernel SHAP; default 2M + 2048).
     #[arg(long)]
     pub nsamples: Option<usize>,
@@ -82,6 +123,16 @@ pub struct ExplainArgs {
     /// LIME: number of features.
     #[arg(long, default_value_t = 10)]
     pub num_features: usize,
+    /// LIME: discretiser.
+    #[arg(long, value_enum, default_value = "quartile")]
+    pub discretizer: DiscretizerArg,
+    /// LIME: feature selection.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub feature_selection: FeatureSelectionArg,
+    /// LIME: CSV with a header and one column, the training label of every `--data` row (lime's
+    /// `training_labels`; class labels, required by `--discretizer entropy`).
+    #[arg(long)]
+    pub training_labels: Option<PathBuf>,
     /// LIME: neighbourhood size.
     #[arg(long, default_value_t = 5000)]
     pub num_samples: usize,
@@ -176,6 +227,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
                 .link(link)
                 .nsamples(args.nsamples)
                 .seed(args.seed)
+                .l1_reg(args.l1_reg)
                 .memory_budget_bytes(args.memory_budget_mib.max(1) << 20);
             let data = need_data()?;
             let bg = match args.kmeans {
@@ -217,8 +269,31 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
                 .num_features(args.num_features)
                 .num_samples(args.num_samples)
                 .seed(args.seed)
-                .mode(mode);
-            let lime = LimeTabular::fit(need_data()?.view(), names, &params)?;
+                .mode(mode)
+                .discretizer(match args.discretizer {
+                    DiscretizerArg::Quartile => Discretizer::Quartile,
+                    DiscretizerArg::Decile => Discretizer::Decile,
+                    DiscretizerArg::Entropy => Discretizer::Entropy,
+                    DiscretizerArg::None => Discretizer::None,
+                })
+                .feature_selection(match args.feature_selection {
+                    FeatureSelectionArg::Auto => FeatureSelection::Auto,
+                    FeatureSelectionArg::ForwardSelection => FeatureSelection::ForwardSelection,
+                    FeatureSelectionArg::HighestWeights => FeatureSelection::HighestWeights,
+                    FeatureSelectionArg::LassoPath => FeatureSelection::LassoPath,
+                    FeatureSelectionArg::None => FeatureSelection::None,
+                });
+            let labels = match &args.training_labels {
+                Some(path) => {
+                    let (_, l) = read_csv(path)?;
+                    if l.ncols() != 1 {
+                        bail!("{}: expected one label column, found {}", path.display(), l.ncols());
+                    }
+                    Some(l.column(0).to_vec())
+                }
+                None => None,
+            };
+            let lime = LimeTabular::fit_with_labels(need_data()?.view(), labels.as_deref(), names, &params)?;
             let mut out = Vec::new();
             for i in 0..xs.nrows() {
                 let e = lime.explain(xs.row(i), &model, &[args.output])?;

@@ -83,6 +83,32 @@ pub enum ExplainError {
         /// What the model reported.
         reason: String,
     },
+    /// Too few rows for a statistical estimate (e.g. the noise variance of `l1_reg = "aic"`/`"bic"`,
+    /// which needs more rows than features + 1, as scikit-learn's `LassoLarsIC`).
+    #[error("{what} needs at least {needed} rows, got {got}")]
+    TooFewSamples {
+        /// What needs the rows.
+        what: &'static str,
+        /// Rows available.
+        got: usize,
+        /// Rows needed.
+        needed: usize,
+    },
+    /// Training labels are required (LIME's entropy discretiser fits a decision tree on them).
+    #[error("{what} needs training labels")]
+    MissingLabels {
+        /// What needs them.
+        what: &'static str,
+    },
+    /// A training label cannot be used as a class label (NaN, infinite or not integral, which lime's entropy
+    /// discretiser rejects through scikit-learn as "Unknown label type: continuous").
+    #[error("training label at row {row} is {value}: class labels must be finite integers")]
+    InvalidLabel {
+        /// Row index.
+        row: usize,
+        /// Offending value.
+        value: f64,
+    },
     /// The requested label/output does not exist.
     #[error("output {output} out of range ({n_outputs} outputs)")]
     OutputOutOfRange {
@@ -117,6 +143,9 @@ impl ExplainError {
             ExplainError::InvalidGroup { .. } => "explain_invalid_group",
             ExplainError::OutputOutOfRange { .. } => "explain_output_out_of_range",
             ExplainError::Predictor { .. } => "explain_predictor_failed",
+            ExplainError::TooFewSamples { .. } => "explain_too_few_samples",
+            ExplainError::MissingLabels { .. } => "explain_missing_labels",
+            ExplainError::InvalidLabel { .. } => "explain_invalid_label",
         }
     }
 }

@@ -4,13 +4,26 @@
 //! collapsed, `searchsorted` left), per-bin mean, population std + 1e-11, min and max, bin frequencies.
 //! Explain: draw bins from the training frequencies, undiscretise with truncated normals (seeded), weight
 //! the neighbourhood with `sqrt(exp(−d²/w²))`, `w = 0.75·√M`, select features (auto / forward selection /
-//! highest weights / none) and fit a weighted Ridge(α = 1); report intercept, coefficients, weighted R²
-//! and the local prediction.
+//! highest weights / lasso path / none) and fit a weighted Ridge(α = 1); report intercept, coefficients,
+//! weighted R² and the local prediction.
+//!
+//! **Entropy discretiser.** lime fits scikit-learn's `DecisionTreeClassifier(criterion="entropy",
+//! max_depth=3)` per feature on the training labels and uses its split thresholds as bin edges (the median
+//! when the tree does not split). This port grows the same single-feature tree itself: values as `f32`
+//! (sklearn's tree dtype), candidate thresholds `v₁/2 + v₂/2` between adjacent distinct sorted values
+//! (values within 1e-7 count as equal), the split with the largest `−n_R·H_R − n_L·H_L` (H in bits, the
+//! first one on ties, as sklearn's strict `>`), nodes split until depth 3, purity or a constant feature
+//! (`min_samples_split = 2`, `min_samples_leaf = 1`). The tree's random state only permutes features,
+//! which cannot matter with one feature. Labels must be class labels: lime raises for missing labels
+//! and scikit-learn for continuous ones, even in regression mode
+//! ([`ExplainError::MissingLabels`], [`ExplainError::InvalidLabel`]).
+//!
+//! **`lasso_path`** uses the shared port of `sklearn.linear_model.lars_path` (also behind Kernel SHAP's
+//! `l1_reg`).
 //!
 //! **Degenerate-bin quirk.** When a bin has min == max (e.g. more than 25 % of a column at its minimum),
 //! lime returns the *standardised* bound `minz` (typically 0.0, outside the data range) instead of the bin
 //! value. By default this port returns the bin value; `replicate_degenerate_bin_quirk = true` copies lime.
-//! Entropy discretisation and `lasso_path` selection are not implemented.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use rand::Rng as _;
@@ -32,6 +45,10 @@ pub enum Discretizer {
     Quartile,
     /// Deciles (10, …, 90).
     Decile,
+    /// lime's `EntropyDiscretizer`: the thresholds of a depth-3 entropy decision tree fitted per feature on
+    /// the training labels (scikit-learn's `DecisionTreeClassifier(criterion="entropy", max_depth=3)`);
+    /// needs class labels ([`LimeTabular::fit_with_labels`]), in regression mode too, as lime.
+    Entropy,
     /// No discretisation: Gaussian sampling around the training mean with the training scale.
     None,
 }
@@ -47,6 +64,10 @@ pub enum FeatureSelection {
     ForwardSelection,
     /// Rank by |coef · x₀| of a weighted Ridge(α = 0.01) on all features.
     HighestWeights,
+    /// lime's `lasso_path`: the Lasso path (`sklearn.linear_model.lars_path(method="lasso")`) of the
+    /// weighted, centred neighbourhood; the last step with at most `num_features` non-zero coefficients
+    /// (features in index order).
+    LassoPath,
     /// All features.
     None,
 }
@@ -291,13 +312,43 @@ pub struct Neighbourhood {
 }
 
 impl LimeTabular {
-    /// Fits the explainer's statistics on training data.
+    /// Fits the explainer's statistics on training data (no training labels: every discretiser except
+    /// [`Discretizer::Entropy`]).
     ///
     /// # Errors
     /// [`ExplainError::Empty`], [`ExplainError::NonFinite`], [`ExplainError::Params`],
-    /// [`ExplainError::ShapeMismatch`] when `feature_names` has the wrong length.
+    /// [`ExplainError::ShapeMismatch`] when `feature_names` has the wrong length,
+    /// [`ExplainError::MissingLabels`] with the entropy discretiser.
     pub fn fit(
         training: ArrayView2<'_, f64>,
+        feature_names: Vec<String>,
+        params: &LimeParams,
+    ) -> Result<Self, ExplainError> {
+        Self::fit_with_labels(training, None, feature_names, params)
+    }
+
+    /// Fits the explainer's statistics on training data with lime's `training_labels` (used by the entropy
+    /// discretiser; ignored by the others, as in lime).
+    ///
+    /// # Errors
+    /// As [`LimeTabular::fit`], plus [`ExplainError::ShapeMismatch`] when `labels` does not have one value
+    /// per training row and [`ExplainError::InvalidLabel`] when the entropy discretiser gets a label that
+    /// is not a finite integer.
+    ///
+    /// # Examples
+    /// ```
+    /// use battsentinel_core::explain::{Discretizer, LimeParams, LimeTabular};
+    /// use ndarray::Array2;
+    /// let train = Array2::from_shape_fn((40, 1), |(i, _)| i as f64);
+    /// let labels: Vec<f64> = (0..40).map(|i| f64::from(u8::from(i >= 25))).collect();
+    /// let p = LimeParams::default().discretizer(Discretizer::Entropy);
+    /// let lime = LimeTabular::fit_with_labels(train.view(), Some(&labels), vec!["x".into()], &p).unwrap();
+    /// assert_eq!(lime.bin_stats()[0].cuts, vec![24.5]); // one pure split between 24 and 25
+    /// assert!(LimeTabular::fit(train.view(), vec!["x".into()], &p).is_err());
+    /// ```
+    pub fn fit_with_labels(
+        training: ArrayView2<'_, f64>,
+        labels: Option<&[f64]>,
         feature_names: Vec<String>,
         params: &LimeParams,
     ) -> Result<Self, ExplainError> {
@@ -326,14 +377,36 @@ impl LimeTabular {
         let qs: &[f64] = match params.discretizer {
             Discretizer::Quartile => &[25.0, 50.0, 75.0],
             Discretizer::Decile => &[10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0],
-            Discretizer::None => &[],
+            Discretizer::Entropy | Discretizer::None => &[],
+        };
+        let classes = match params.discretizer {
+            Discretizer::Entropy => {
+                let labels = labels.ok_or(ExplainError::MissingLabels { what: "the entropy discretiser" })?;
+                Some(class_indices(labels, n)?)
+            }
+            _ => None,
         };
         let mut bins = Vec::new();
-        if !qs.is_empty() {
+        if params.discretizer != Discretizer::None {
             for j in 0..p {
                 let mut sorted = training.column(j).to_vec();
                 sorted.sort_by(f64::total_cmp);
-                let mut cuts: Vec<f64> = qs.iter().map(|&q| percentile(&sorted, q)).collect();
+                let mut cuts: Vec<f64> = match &classes {
+                    Some((cls, k)) => {
+                        let t = entropy_tree_thresholds(training.column(j), cls, *k);
+                        if t.is_empty() {
+                            // np.median
+                            vec![if n % 2 == 1 {
+                                sorted[n / 2]
+                            } else {
+                                (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+                            }]
+                        } else {
+                            t
+                        }
+                    }
+                    None => qs.iter().map(|&q| percentile(&sorted, q)).collect(),
+                };
                 cuts.dedup();
                 let nb = cuts.len() + 1;
                 let mut st = BinStats {
@@ -585,6 +658,7 @@ pub fn select_features(
             }
             used
         }
+        FeatureSelection::LassoPath => lasso_path_selection(data, y, w, num_features),
         FeatureSelection::HighestWeights => {
             let all: Vec<usize> = (0..p).collect();
             let fit = WeightedRidge::fit(data, &all, y, w, 0.01);
@@ -592,6 +666,127 @@ pub fn select_features(
             order.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
             order.into_iter().take(num_features).map(|(j, _)| j).collect()
         }
+    }
+}
+
+/// lime's `lasso_path` selection: the Lasso path of `(X − x̄_w)·√w` on `(y − ȳ_w)·√w`, scanned from
+/// its end for the first step with at most `num_features` non-zero coefficients (never step 0: with a
+/// one-step path every feature is kept, as lime).
+fn lasso_path_selection(data: ArrayView2<'_, f64>, y: &[f64], w: &[f64], num_features: usize) -> Vec<usize> {
+    let (n, p) = data.dim();
+    let sw: f64 = w.iter().sum();
+    let xm: Vec<f64> =
+        (0..p).map(|j| data.column(j).iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / sw).collect();
+    let ym = y.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / sw;
+    let mut x = vec![0.0; n * p];
+    let mut yw = vec![0.0; n];
+    for i in 0..n {
+        let sq = w[i].sqrt();
+        for j in 0..p {
+            x[i * p + j] = (data[[i, j]] - xm[j]) * sq;
+        }
+        yw[i] = (y[i] - ym) * sq;
+    }
+    let path = super::lars::lars_path(&x, &yw, p, super::lars::LarsMethod::Lasso, 500);
+    let mut nonzero: Vec<usize> = (0..p).collect();
+    for coef in path.coefs.iter().skip(1).rev() {
+        nonzero = (0..p).filter(|&j| coef[j] != 0.0).collect();
+        if nonzero.len() <= num_features {
+            break;
+        }
+    }
+    nonzero
+}
+
+/// Class index of every label (`np.unique` order), and the number of classes.
+fn class_indices(labels: &[f64], n: usize) -> Result<(Vec<usize>, usize), ExplainError> {
+    if labels.len() != n {
+        return Err(ExplainError::ShapeMismatch { what: "training labels", expected: n, got: labels.len() });
+    }
+    if let Some((row, &value)) = labels.iter().enumerate().find(|(_, v)| !v.is_finite() || v.fract() != 0.0) {
+        return Err(ExplainError::InvalidLabel { row, value });
+    }
+    let mut uniq = labels.to_vec();
+    uniq.sort_by(f64::total_cmp);
+    uniq.dedup();
+    let cls = labels.iter().map(|v| uniq.partition_point(|u| u < v)).collect();
+    Ok((cls, uniq.len()))
+}
+
+/// sklearn's `FEATURE_THRESHOLD`: sorted values closer than this are not split between.
+const FEATURE_THRESHOLD: f64 = 1e-7;
+
+/// Sorted split thresholds of `DecisionTreeClassifier(criterion="entropy", max_depth=3)` fitted on one
+/// feature (see the module docs).
+fn entropy_tree_thresholds(col: ArrayView1<'_, f64>, classes: &[usize], n_classes: usize) -> Vec<f64> {
+    let mut pts: Vec<(f64, usize)> =
+        col.iter().map(|&v| f64::from(v as f32)).zip(classes.iter().copied()).collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut out = Vec::new();
+    grow_entropy_node(&pts, 0, n_classes, &mut out);
+    out.sort_by(f64::total_cmp);
+    out.dedup();
+    out
+}
+
+/// Entropy in bits of class counts (sklearn's `Entropy` criterion, `log(x) = ln(x) / ln(2)`).
+fn entropy_bits(counts: &[f64], total: f64) -> f64 {
+    let ln2 = 2f64.ln();
+    let mut h = 0.0;
+    for &c in counts {
+        if c > 0.0 {
+            let q = c / total;
+            h -= q * (q.ln() / ln2);
+        }
+    }
+    h
+}
+
+fn grow_entropy_node(pts: &[(f64, usize)], depth: usize, k: usize, out: &mut Vec<f64>) {
+    let n = pts.len();
+    if depth >= 3 || n < 2 {
+        return;
+    }
+    let mut total = vec![0.0; k];
+    for &(_, c) in pts {
+        total[c] += 1.0;
+    }
+    if entropy_bits(&total, n as f64) <= f64::EPSILON || pts[n - 1].0 <= pts[0].0 + FEATURE_THRESHOLD {
+        return;
+    }
+    let mut left = vec![0.0; k];
+    let mut right = total.clone();
+    let mut best: Option<(usize, f64, f64)> = None; // (pos, proxy, threshold)
+    let (mut p, mut moved) = (0usize, 0usize);
+    while p < n {
+        while p + 1 < n && pts[p + 1].0 <= pts[p].0 + FEATURE_THRESHOLD {
+            p += 1;
+        }
+        let p_prev = p;
+        p += 1;
+        if p >= n {
+            break;
+        }
+        for &(_, c) in &pts[moved..p] {
+            left[c] += 1.0;
+            right[c] -= 1.0;
+        }
+        moved = p;
+        let (nl, nr) = (p as f64, (n - p) as f64);
+        let proxy = -nr * entropy_bits(&right, nr) - nl * entropy_bits(&left, nl);
+        if best.is_none_or(|(_, b, _)| proxy > b) {
+            let (a, b) = (pts[p_prev].0, pts[p].0);
+            let mut t = a / 2.0 + b / 2.0;
+            if t == b || t.is_infinite() {
+                t = a;
+            }
+            best = Some((p, proxy, t));
+        }
+    }
+    if let Some((pos, _, t)) = best {
+        out.push(t);
+        grow_entropy_node(&pts[..pos], depth + 1, k, out);
+        grow_entropy_node(&pts[pos..], depth + 1, k, out);
     }
 }
 

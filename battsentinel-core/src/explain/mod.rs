@@ -19,6 +19,7 @@ mod error;
 mod explanation;
 mod from_models;
 pub mod kernel_shap;
+mod lars;
 pub mod lime;
 mod linalg;
 pub mod plot;

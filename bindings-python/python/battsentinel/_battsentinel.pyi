@@ -414,7 +414,11 @@ class LimeTabularExplainer:
     """LIME for tabular data."""
 
     def __new__(
-        cls, training_data: Optional[_ArrayLike] = None, feature_names: Optional[Sequence[str]] = None, **params: Any
+        cls,
+        training_data: Optional[_ArrayLike] = None,
+        feature_names: Optional[Sequence[str]] = None,
+        training_labels: Optional[_ArrayLike] = None,
+        **params: Any,
     ) -> "LimeTabularExplainer": ...
     def explain_instance(
         self, data_row: _ArrayLike, predict_fn: _Model, labels: Optional[Sequence[int]] = None

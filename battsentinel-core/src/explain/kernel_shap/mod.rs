@@ -7,7 +7,6 @@
 //! background-weighted mean per coalition; the link; and the weighted least-squares fit with the efficiency
 //! constraint imposed by eliminating the last player, so Σφ = link(f(x)) − link(E f) exactly.
 
-mod lars;
 mod params;
 mod plan;
 
@@ -17,6 +16,7 @@ pub use plan::{auto_nsamples, CoalitionPlan};
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
 use super::background::check_finite;
+use super::lars::{self, InformationCriterion, LarsMethod};
 use super::linalg::solve_normal;
 use super::{Background, ExplainError, Explanation, ExplanationSet, Predictor};
 use crate::params::ParamGuard;
@@ -385,8 +385,8 @@ impl<P: Predictor> KernelExplainer<P> {
             .map(|s| Ok(link.apply(ey[s * d + k], k)? - base))
             .collect::<Result<_, ExplainError>>()?;
         let order: Vec<usize> = match self.params.l1_reg() {
-            L1Reg::NumFeatures(r) => l1_selection(plan, &ey_adj, delta, r),
-            _ => (0..m).collect(),
+            L1Reg::None => (0..m).collect(),
+            reg => l1_selection(plan, &ey_adj, delta, reg)?,
         };
         let mut phi = vec![0.0; m];
         let Some((&last, cols)) = order.split_last() else {
@@ -429,10 +429,16 @@ impl<P: Predictor> KernelExplainer<P> {
     }
 }
 
-/// shap's `"num_features(r)"` selection: the 'lar' path of the augmented problem
-/// `X = √w_aug · [Z ; Z − 1]`, `y = √w_aug · [ey_adj ; ey_adj − Δ]` with `w_aug = [w·(M − |z|) ; w·|z|]`,
-/// its first `r` entrants in entry order.
-fn l1_selection(plan: &CoalitionPlan, ey_adj: &[f64], delta: f64, r: usize) -> Vec<usize> {
+/// shap's `l1_reg` selection on the augmented problem `X = √w_aug · [Z ; Z − 1]`,
+/// `y = √w_aug · [ey_adj ; ey_adj − Δ]` with `w_aug = [w·(M − |z|) ; w·|z|]`: for `"num_features(r)"` the
+/// first `r` entrants of its 'lar' path in entry order; for `"aic"`/`"bic"` the non-zero coefficients of
+/// `LassoLarsIC` (after `StandardScaler(with_mean=False)`) in index order.
+fn l1_selection(
+    plan: &CoalitionPlan,
+    ey_adj: &[f64],
+    delta: f64,
+    reg: L1Reg,
+) -> Result<Vec<usize>, ExplainError> {
     let m = plan.m;
     let n = plan.n_masks();
     let mut x = vec![0.0; 2 * n * m];
@@ -450,7 +456,17 @@ fn l1_selection(plan: &CoalitionPlan, ey_adj: &[f64], delta: f64, r: usize) -> V
         y[s] = top * ey_adj[s];
         y[n + s] = bottom * (ey_adj[s] - delta);
     }
-    lars::lars_order(&x, &y, m, r)
+    let criterion = match reg {
+        L1Reg::None => return Ok((0..m).collect()),
+        L1Reg::NumFeatures(r) => return Ok(lars::lars_path(&x, &y, m, LarsMethod::Lar, r).active),
+        L1Reg::Aic => InformationCriterion::Aic,
+        L1Reg::Bic => InformationCriterion::Bic,
+    };
+    lars::lasso_lars_ic(&x, &y, m, criterion).ok_or(ExplainError::TooFewSamples {
+        what: "l1_reg aic/bic noise-variance estimate (coalitions × 2)",
+        got: 2 * n,
+        needed: m + 2,
+    })
 }
 
 /// Calls the model and checks the output shape and finiteness.

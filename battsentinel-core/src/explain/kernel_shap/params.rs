@@ -74,6 +74,10 @@ pub enum L1Reg {
     None,
     /// Keep the first `r` entrants of the LARS path.
     NumFeatures(usize),
+    /// `LassoLarsIC(criterion="aic")`.
+    Aic,
+    /// `LassoLarsIC(criterion="bic")`.
+    Bic,
 }
 
 impl Serialize for L1Reg {
@@ -81,6 +85,8 @@ impl Serialize for L1Reg {
         match self {
             L1Reg::None => s.serialize_bool(false),
             L1Reg::NumFeatures(r) => s.serialize_str(&format!("num_features({r})")),
+            L1Reg::Aic => s.serialize_str("aic"),
+            L1Reg::Bic => s.serialize_str("bic"),
         }
     }
 }
@@ -99,6 +105,12 @@ impl<'de> Deserialize<'de> for L1Reg {
             if t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("false") {
                 return Some(L1Reg::None);
             }
+            if t.eq_ignore_ascii_case("aic") {
+                return Some(L1Reg::Aic);
+            }
+            if t.eq_ignore_ascii_case("bic") {
+                return Some(L1Reg::Bic);
+            }
             let inner = t.strip_prefix("num_features(")?.strip_suffix(')')?;
             inner.trim().parse().ok().map(L1Reg::NumFeatures)
         };
@@ -109,8 +121,8 @@ impl<'de> Deserialize<'de> for L1Reg {
             )),
             Some(Repr::Text(t)) => parse(&t).ok_or_else(|| {
                 serde::de::Error::custom(format!(
-                    "l1_reg `{t}` is not supported: use false or \"num_features(r)\" (\"aic\", \"bic\" and \
-                     Lasso alphas are not implemented)"
+                    "l1_reg `{t}` is not supported: use false, \"num_features(r)\", \"aic\" or \"bic\" (Lasso \
+                     alphas and \"auto\" are not implemented)"
                 ))
             }),
             Some(Repr::Map { num_features }) => Ok(L1Reg::NumFeatures(num_features)),
