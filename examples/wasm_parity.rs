@@ -3,8 +3,9 @@
 //! Native golden values for the WebAssembly parity tests (`bindings-wasm/tests/parity.test.mjs`): the same
 //! inputs go through the npm package, and the node test compares its numbers with these. Prints one JSON
 //! object: the cycle summary of `shared/data/cyclers/arbin_example.csv`, a seeded random forest (its model
-//! file, probabilities, Kernel SHAP with M = 10 and TreeSHAP values, LIME weights), a twin run, the alert
-//! events of the same log and the default fault detector's report on it.
+//! file, probabilities, Kernel SHAP with M = 10, interventional and path-dependent TreeSHAP values and SHAP
+//! interaction values, LIME weights), a twin run, the alert events of the same log and the default fault
+//! detector's report on it.
 //!
 //! `cargo run --release --example wasm_parity -- bench FILE MODEL_JSON...` is the native anchor of
 //! `bindings-wasm/bench/bench.mjs` (run it with `RAYON_NUM_THREADS=1` for one thread): it prints the median
@@ -125,6 +126,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let kernel = KernelExplainer::new(&trees, bg.clone(), &KernelShapParams::default())?;
     let k = kernel.explain(x.row(30))?;
     let tree = TreeExplainer::new(&trees, &bg)?.explain(x.row(30))?;
+    let path = TreeExplainer::path_dependent(&trees)?;
+    let path_phi = path.explain(x.row(30))?;
+    let interactions = path.interaction_values(x.row(30))?;
     let lime = LimeTabular::fit(
         x.view(),
         (0..10).map(|j| format!("f{j}")).collect(),
@@ -147,6 +151,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proba": proba.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
         "kernel_shap": { "values": k.output_values(1), "base_values": k.base_values, "model_output": k.model_output },
         "tree_shap": { "values": tree.output_values(1), "base_values": tree.base_values },
+        "tree_shap_path_dependent": {
+            "values": path_phi.output_values(1),
+            "base_values": path_phi.base_values,
+            "interaction_values": interactions.outer_iter().map(|m| m.column(1).to_vec()).collect::<Vec<_>>(),
+        },
         "lime": lime.as_list(),
         "twin": { "length": trace.len(), "voltage_v": trace.voltage_v, "end_reason": trace.end_reason },
         "alerts": events,

@@ -1,7 +1,7 @@
 //! Argument and result conversion between JS values and core types. No logic beyond conversion and type
 //! checks with clear messages.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView3};
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -183,6 +183,20 @@ pub(crate) fn matrix(v: &JsValue, what: &str) -> Result<Array2<f64>, JsValue> {
 /// A matrix as an Array of `Float64Array` rows.
 pub(crate) fn rows_out(m: &Array2<f64>) -> js_sys::Array {
     m.rows().into_iter().map(|r| JsValue::from(f64_array(&r.to_vec()))).collect()
+}
+
+/// A 3-D array `[i][j][k]` as an Array of Arrays of `Float64Array`s over the last axis.
+pub(crate) fn cube_out(a: ArrayView3<'_, f64>) -> js_sys::Array {
+    a.outer_iter()
+        .map(|m| {
+            JsValue::from(
+                m.rows()
+                    .into_iter()
+                    .map(|r| JsValue::from(f64_array(&r.to_vec())))
+                    .collect::<js_sys::Array>(),
+            )
+        })
+        .collect()
 }
 
 /// A list of strings from a JS Array.

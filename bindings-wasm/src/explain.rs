@@ -9,15 +9,15 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use battsentinel_core::explain::{
-    self as core_explain, plot, Background, ExplainError, KernelShapParams, LimeParams, Predictor,
-    TreeEnsemble,
+    self as core_explain, plot, Background, ExplainError, FeaturePerturbation, KernelShapParams, LimeParams,
+    Predictor, TreeEnsemble, TreeShapParams,
 };
 use ndarray::{ArrayView2, ArrayViewMut2};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::convert::{describe, f64_array, from_js, matrix, rows_out, strings, to_js, vector};
+use crate::convert::{cube_out, describe, f64_array, from_js, matrix, rows_out, strings, to_js, vector};
 use crate::errors::{or_throw_pending, stash, type_error, OrThrow};
 use crate::models::AnyModel;
 
@@ -33,6 +33,11 @@ export type ExplainableModel = RandomForestClassifier | RandomForestRegressor | 
 export interface KernelShapParams { nsamples?: number | null; seed?: number; link?: "identity" | "logit"; memory_budget_bytes?: number; }
 /** Explainer options: feature names, background weights, and the output count of a `PredictFn` (default 1). */
 export interface ExplainerOptions { featureNames?: string[]; weights?: ArrayLike<number>; nOutputs?: number; }
+/** TreeSHAP's game (shap's `feature_perturbation`): against a background, or from the trees' node covers. */
+export type FeaturePerturbation = "interventional" | "tree_path_dependent";
+/** TreeExplainer options: as `ExplainerOptions` (weights need a background), plus the perturbation (default:
+ *  interventional with a background, tree_path_dependent without). */
+export interface TreeExplainerOptions { featureNames?: string[]; weights?: ArrayLike<number>; featurePerturbation?: FeaturePerturbation; }
 /** LIME parameters (the core's `LimeParams`). */
 export interface LimeParams {
   discretizer?: "quartile" | "decile" | "none"; kernel_width?: number | null;
@@ -374,17 +379,29 @@ impl KernelExplainer {
     }
 }
 
-/// Exact interventional TreeSHAP over a random forest.
+/// Options of `TreeExplainer`: feature names, background weights and shap's `feature_perturbation`.
+#[derive(Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+struct TreeOptions {
+    feature_names: Option<Vec<String>>,
+    weights: Option<Vec<f64>>,
+    feature_perturbation: Option<FeaturePerturbation>,
+}
+
+/// Exact TreeSHAP over a random forest: interventional (against a background) or path-dependent (from the
+/// trees' node covers, no background), and SHAP interaction values (path-dependent).
 #[wasm_bindgen]
 pub struct TreeExplainer {
     model: TreeEnsemble,
-    background: Background,
+    background: Option<Background>,
+    params: TreeShapParams,
     names: Option<Vec<String>>,
 }
 
 impl TreeExplainer {
     fn core(&self) -> Result<core_explain::TreeExplainer<'_>, JsValue> {
-        let e = core_explain::TreeExplainer::new(&self.model, &self.background).or_throw()?;
+        let e = core_explain::TreeExplainer::with_params(&self.model, self.background.as_ref(), &self.params)
+            .or_throw()?;
         match &self.names {
             Some(n) => e.with_feature_names(n.clone()).or_throw(),
             None => Ok(e),
@@ -394,18 +411,22 @@ impl TreeExplainer {
 
 #[wasm_bindgen]
 impl TreeExplainer {
-    /// Builds the explainer over a `RandomForestClassifier` or `RandomForestRegressor`.
+    /// Builds the explainer over a `RandomForestClassifier` or `RandomForestRegressor`. With a background the
+    /// default is interventional; without one, tree_path_dependent (as shap's `"auto"`);
+    /// `options.featurePerturbation` chooses explicitly.
     ///
     /// # Errors
-    /// `TypeError` for another model; `ExplainError` (`explain_shape_mismatch`, …).
+    /// `TypeError` for another model, or weights without a background; `ParamError` (`invalid_param`) for
+    /// interventional without a background or tree_path_dependent with one; `ExplainError`
+    /// (`explain_shape_mismatch`, `explain_invalid_tree`, …).
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "RandomForestClassifier | RandomForestRegressor")]
         model: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Matrix")] background_data: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "ExplainerOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Matrix | null | undefined")] background_data: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "TreeExplainerOptions | undefined")] options: JsValue,
     ) -> Result<TreeExplainer, JsValue> {
-        let o: Options = from_js(&options, "options")?;
+        let o: TreeOptions = from_js(&options, "options")?;
         if model.is_function() || !model.is_object() {
             return Err(type_error(format!(
                 "TreeExplainer needs a RandomForestClassifier or RandomForestRegressor, got {}",
@@ -413,18 +434,38 @@ impl TreeExplainer {
             )));
         }
         let model = AnyModel::from_js(&model)?.into_trees()?;
-        let background = background(&background_data, o.weights)?;
-        let me = Self { model, background, names: o.feature_names };
+        let background = if background_data.is_undefined() || background_data.is_null() {
+            if o.weights.is_some() {
+                return Err(type_error("options.weights need background data"));
+            }
+            None
+        } else {
+            Some(background(&background_data, o.weights)?)
+        };
+        let mut params = TreeShapParams::default();
+        if let Some(p) = o.feature_perturbation {
+            params = params.feature_perturbation(p);
+        }
+        let me = Self { model, background, params, names: o.feature_names };
         me.core()?;
         Ok(me)
     }
-    /// Expected value per output.
+    /// Expected value per output: the weighted mean prediction over the background (interventional) or the
+    /// cover-weighted mean leaf value (tree_path_dependent).
     ///
     /// # Errors
     /// Never after construction.
     #[wasm_bindgen(getter, js_name = expectedValue)]
     pub fn expected_value(&self) -> Result<js_sys::Float64Array, JsValue> {
         Ok(f64_array(self.core()?.expected_value()))
+    }
+    /// `"interventional"` or `"tree_path_dependent"`.
+    ///
+    /// # Errors
+    /// Never after construction.
+    #[wasm_bindgen(getter, js_name = featurePerturbation, unchecked_return_type = "FeaturePerturbation")]
+    pub fn feature_perturbation(&self) -> Result<String, JsValue> {
+        Ok(self.core()?.feature_perturbation().as_str().to_string())
     }
     /// Explains one instance.
     ///
@@ -448,6 +489,34 @@ impl TreeExplainer {
     ) -> Result<ExplanationSet, JsValue> {
         let xs = matrix(&xs, "xs")?;
         Ok(ExplanationSet { inner: self.core()?.explain_rows(xs.view()).or_throw()? })
+    }
+    /// SHAP interaction values of one instance (tree_path_dependent only, as shap): `iv[i][j]` is a
+    /// `Float64Array` over outputs; row `i` adds up to the SHAP value of feature `i`, the whole matrix to
+    /// `modelOutput − expectedValue`.
+    ///
+    /// # Errors
+    /// `TypeError`; `ParamError` (`invalid_param`) for an interventional explainer; `ExplainError`
+    /// (`explain_shape_mismatch`).
+    #[wasm_bindgen(js_name = interactionValues, unchecked_return_type = "Float64Array[][]")]
+    pub fn interaction_values(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ArrayLike<number>")] x: JsValue,
+    ) -> Result<js_sys::Array, JsValue> {
+        let x = ndarray::Array1::from(vector(&x, "x")?);
+        Ok(cube_out(self.core()?.interaction_values(x.view()).or_throw()?.view()))
+    }
+    /// SHAP interaction values of every row: `iv[r][i][j]` is a `Float64Array` over outputs.
+    ///
+    /// # Errors
+    /// As `interactionValues`.
+    #[wasm_bindgen(js_name = interactionValuesRows, unchecked_return_type = "Float64Array[][][]")]
+    pub fn interaction_values_rows(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Matrix")] xs: JsValue,
+    ) -> Result<js_sys::Array, JsValue> {
+        let xs = matrix(&xs, "xs")?;
+        let iv = self.core()?.interaction_values_rows(xs.view()).or_throw()?;
+        Ok(iv.outer_iter().map(|a| JsValue::from(cube_out(a))).collect())
     }
 }
 

@@ -58,3 +58,67 @@ test('Kernel SHAP over our forest equals TreeSHAP; LIME explains the same forest
   assert.match(le.toSvg(), /<svg/);
   throwsCoded(assert, () => new bs.TreeExplainer((r) => r, bg), 'TypeError', 'invalid_argument');
 });
+
+test('path-dependent TreeSHAP: efficiency, and interaction rows add up to φ (symmetric matrix)', () => {
+  const { x, y } = dataset(120, 10);
+  const rf = bs.RandomForestClassifier.fit(x, y, { n_trees: 20, max_depth: 6, seed: 7 });
+  // No background: shap's "auto" is tree_path_dependent.
+  const te = new bs.TreeExplainer(rf);
+  assert.equal(te.featurePerturbation, 'tree_path_dependent');
+  const explicit = new bs.TreeExplainer(rf, null, { featurePerturbation: 'tree_path_dependent' });
+  close(assert, explicit.expectedValue, te.expectedValue, { atol: 0, what: 'explicit vs auto' });
+  const rows = x.slice(30, 33);
+  const set = te.explainRows(rows);
+  const all = te.interactionValuesRows(rows);
+  assert.equal(all.length, 3);
+  rows.forEach((row, r) => {
+    const e = set.get(r);
+    const iv = te.interactionValues(row);
+    assert.equal(iv.length, 10);
+    assert.equal(iv[0].length, 10);
+    for (let k = 0; k < 2; k++) {
+      const phi = e.outputValues(k);
+      const total = Array.from(phi).reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(total - (e.modelOutput[k] - e.baseValues[k])) < 1e-12, `efficiency, row ${r} output ${k}`);
+      assert.ok(Math.abs(e.baseValues[k] - te.expectedValue[k]) < 1e-15);
+      for (let i = 0; i < 10; i++) {
+        const rowSum = iv[i].reduce((a, cell) => a + cell[k], 0);
+        assert.ok(Math.abs(rowSum - phi[i]) < 1e-12, `row ${r}: Σ_j Φ[${i}][j] = ${rowSum} vs φ ${phi[i]}`);
+        for (let j = 0; j < 10; j++) {
+          assert.ok(Math.abs(iv[i][j][k] - iv[j][i][k]) < 1e-12, `symmetry ${i},${j}`);
+          assert.equal(all[r][i][j][k], iv[i][j][k]);
+        }
+      }
+    }
+  });
+  // The classifier's probabilities add up to 1: the two outputs' values are opposite.
+  const iv = te.interactionValues(x[30]);
+  for (let i = 0; i < 10; i++) for (let j = 0; j < 10; j++) assert.ok(Math.abs(iv[i][j][0] + iv[i][j][1]) < 1e-12);
+});
+
+test('path-dependent TreeSHAP of a regressor: a one-split forest gives the exact cover-weighted values', () => {
+  // y = 1 for x0 < 0.5 (three rows), 3 otherwise (one row); x1 is noise never split on (a stump).
+  const x = [[0.0, 5.0], [0.1, 6.0], [0.2, 7.0], [0.9, 8.0]];
+  const rf = bs.RandomForestRegressor.fit(x, [1, 1, 1, 3], { n_trees: 1, max_depth: 1, bootstrap: false, max_features: 'all' });
+  const te = new bs.TreeExplainer(rf, undefined, { featurePerturbation: 'tree_path_dependent', featureNames: ['a', 'b'] });
+  close(assert, te.expectedValue, [1.5], { atol: 1e-15, what: 'E = 0.75·1 + 0.25·3' });
+  const e = te.explain([0.9, 5.0]);
+  assert.deepEqual(e.featureNames, ['a', 'b']);
+  close(assert, e.outputValues(0), [1.5, 0], { atol: 1e-15, what: 'φ' });
+  const iv = te.interactionValues([0.9, 5.0]);
+  close(assert, iv.flat().map((c) => c[0]), [1.5, 0, 0, 0], { atol: 1e-15, what: 'Φ' });
+});
+
+test('TreeExplainer perturbation errors are coded ParamErrors', () => {
+  const { x, y } = dataset(60, 10);
+  const rf = bs.RandomForestClassifier.fit(x, y, { n_trees: 5, max_depth: 4, seed: 1 });
+  const bg = x.slice(0, 10);
+  const interventional = new bs.TreeExplainer(rf, bg);
+  assert.equal(interventional.featurePerturbation, 'interventional');
+  throwsCoded(assert, () => interventional.interactionValues(x[0]), 'ParamError', 'invalid_param');
+  throwsCoded(assert, () => new bs.TreeExplainer(rf, undefined, { featurePerturbation: 'interventional' }), 'ParamError', 'invalid_param');
+  throwsCoded(assert, () => new bs.TreeExplainer(rf, bg, { featurePerturbation: 'tree_path_dependent' }), 'ParamError', 'invalid_param');
+  throwsCoded(assert, () => new bs.TreeExplainer(rf, bg, { featurePerturbation: 'auto' }), 'ParamError', 'invalid_param');
+  throwsCoded(assert, () => new bs.TreeExplainer(rf, undefined, { weights: [1] }), 'TypeError', 'invalid_argument');
+  throwsCoded(assert, () => new bs.TreeExplainer(rf).interactionValues([1, 2]), 'ExplainError', 'explain_shape_mismatch');
+});

@@ -37,7 +37,7 @@ test('the native forest file loads in wasm and gives the same probabilities (exa
   rf.predictProba(x.slice(0, 5)).forEach((row, k) => close(assert, row, g.proba[k], { atol: 0, what: `proba ${k}` }));
 });
 
-test('Kernel SHAP (M = 10), TreeSHAP and LIME of the native forest equal native', () => {
+test('Kernel SHAP (M = 10), TreeSHAP (both perturbations, interactions) and LIME of the native forest equal native', () => {
   const rf = bs.RandomForestClassifier.load(JSON.stringify(g.model));
   const { x } = dataset(120, 10);
   const bg = x.slice(0, 20);
@@ -46,6 +46,14 @@ test('Kernel SHAP (M = 10), TreeSHAP and LIME of the native forest equal native'
   close(assert, ek.baseValues, g.kernel_shap.base_values, { atol: 1e-15, what: 'base values' });
   const et = new bs.TreeExplainer(rf, bg).explain(x[30]);
   close(assert, et.outputValues(1), g.tree_shap.values, { atol: 1e-13, what: 'tree shap' });
+  const pd = new bs.TreeExplainer(rf, undefined, { featurePerturbation: 'tree_path_dependent' });
+  const ep = pd.explain(x[30]);
+  const gp = g.tree_shap_path_dependent;
+  close(assert, ep.outputValues(1), gp.values, { atol: 1e-13, what: 'path-dependent tree shap' });
+  close(assert, ep.baseValues, gp.base_values, { atol: 1e-15, what: 'path-dependent base values' });
+  pd.interactionValues(x[30]).forEach((row, i) => {
+    close(assert, row.map((cell) => cell[1]), gp.interaction_values[i], { atol: 1e-13, what: `interaction row ${i}` });
+  });
   const lime = new bs.LimeExplainer(x, x[0].map((_, j) => `f${j}`), { mode: 'classification', num_samples: 500, seed: 3 });
   const list = lime.explain(x[30], rf, { labels: [1] }).asList();
   assert.deepEqual(list.map(([name]) => name), g.lime.map(([name]) => name));

@@ -204,7 +204,7 @@ pub fn read_thermal_bytes(data: &[u8], options: &ReadThermalOptions) -> Result<T
     if options.integer_scale.is_none() && options.colour_scale.is_none() {
         return Err(ThermalError::NoTemperatureScale);
     }
-    let img = decode_limited(data, Some(format), name)?;
+    let img = decode_limited(data, format, name)?;
     if let Some(scale) = options.integer_scale {
         return from_integer(img, scale);
     }

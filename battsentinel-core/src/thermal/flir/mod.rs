@@ -21,6 +21,8 @@ mod writer;
 
 pub use writer::encode_radiometric_jpeg;
 
+use std::io::Cursor;
+
 use serde::{Deserialize, Serialize};
 
 use self::bytes::{record_endian, Bytes, Endian};
@@ -376,7 +378,7 @@ pub(crate) fn decode_grey16(
     format: image::ImageFormat,
     name: &'static str,
 ) -> Result<(usize, usize, Vec<u16>), ThermalError> {
-    let img = decode_limited(data, Some(format), name)?;
+    let img = decode_limited(data, format, name)?;
     let (w, h) = (img.width() as usize, img.height() as usize);
     match img {
         image::DynamicImage::ImageLuma16(buf) => Ok((w, h, buf.into_raw())),
@@ -389,25 +391,80 @@ pub(crate) fn decode_grey16(
     }
 }
 
-/// Decodes an image with size and memory limits; `format = None` guesses from the signature.
+/// The three decoders of the thermal readers behind one `ImageDecoder` that forwards only what decoding
+/// needs. `image::ImageReader` boxes a `dyn ImageDecoder`, which compiles every trait method of every codec
+/// (ICC, EXIF, XMP and IPTC readers, a second zune-jpeg decoder over another reader type) into the WASM
+/// module; this enum keeps one `DynamicImage::from_decoder` and the pixel paths.
+enum Decoder<'a> {
+    Png(image::codecs::png::PngDecoder<Cursor<&'a [u8]>>),
+    Jpeg(image::codecs::jpeg::JpegDecoder<Cursor<&'a [u8]>>),
+    Tiff(image::codecs::tiff::TiffDecoder<Cursor<&'a [u8]>>),
+}
+
+impl image::ImageDecoder for Decoder<'_> {
+    fn dimensions(&self) -> (u32, u32) {
+        match self {
+            Decoder::Png(d) => d.dimensions(),
+            Decoder::Jpeg(d) => d.dimensions(),
+            Decoder::Tiff(d) => d.dimensions(),
+        }
+    }
+
+    fn color_type(&self) -> image::ColorType {
+        match self {
+            Decoder::Png(d) => d.color_type(),
+            Decoder::Jpeg(d) => d.color_type(),
+            Decoder::Tiff(d) => d.color_type(),
+        }
+    }
+
+    fn set_limits(&mut self, limits: image::Limits) -> image::ImageResult<()> {
+        match self {
+            Decoder::Png(d) => d.set_limits(limits),
+            Decoder::Jpeg(d) => d.set_limits(limits),
+            Decoder::Tiff(d) => d.set_limits(limits),
+        }
+    }
+
+    fn read_image(self, buf: &mut [u8]) -> image::ImageResult<()> {
+        match self {
+            Decoder::Png(d) => d.read_image(buf),
+            Decoder::Jpeg(d) => d.read_image(buf),
+            Decoder::Tiff(d) => d.read_image(buf),
+        }
+    }
+
+    fn read_image_boxed(self: Box<Self>, buf: &mut [u8]) -> image::ImageResult<()> {
+        (*self).read_image(buf)
+    }
+}
+
+/// Decodes a PNG, JPEG or TIFF image (`format`; any other format is read as TIFF) with size and memory
+/// limits, as `image::ImageReader::decode` does.
 pub(crate) fn decode_limited(
     data: &[u8],
-    format: Option<image::ImageFormat>,
+    format: image::ImageFormat,
     name: &'static str,
 ) -> Result<image::DynamicImage, ThermalError> {
-    let cursor = std::io::Cursor::new(data);
-    let mut reader = match format {
-        Some(f) => image::ImageReader::with_format(cursor, f),
-        None => image::ImageReader::new(cursor)
-            .with_guessed_format()
-            .map_err(|e| ThermalError::Decode { format: name, source: image::ImageError::IoError(e) })?,
-    };
+    use image::ImageDecoder;
+    let err = |source| ThermalError::Decode { format: name, source };
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_SIDE_PX as u32);
     limits.max_image_height = Some(MAX_SIDE_PX as u32);
     limits.max_alloc = Some(1 << 30);
-    reader.limits(limits);
-    let img = reader.decode().map_err(|source| ThermalError::Decode { format: name, source })?;
+    let cursor = Cursor::new(data);
+    let mut decoder = match format {
+        image::ImageFormat::Png => {
+            Decoder::Png(image::codecs::png::PngDecoder::with_limits(cursor, limits.clone()).map_err(err)?)
+        }
+        image::ImageFormat::Jpeg => {
+            Decoder::Jpeg(image::codecs::jpeg::JpegDecoder::new(cursor).map_err(err)?)
+        }
+        _ => Decoder::Tiff(image::codecs::tiff::TiffDecoder::new(cursor).map_err(err)?),
+    };
+    limits.reserve(decoder.total_bytes()).map_err(err)?;
+    decoder.set_limits(limits).map_err(err)?;
+    let img = image::DynamicImage::from_decoder(decoder).map_err(err)?;
     check_dimensions(img.width() as usize, img.height() as usize)?;
     Ok(img)
 }

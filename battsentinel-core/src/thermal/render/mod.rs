@@ -261,9 +261,16 @@ pub fn render_png(
         height: ch as u64,
         reason: "canvas size",
     })?;
-    let mut out = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(buf)
-        .write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|source| ThermalError::Encode { format: "png", source })?;
-    Ok(out.into_inner())
+    // The PNG encoder itself: `DynamicImage::write_to(.., ImageFormat)` dispatches on the format at run time
+    // and so links every enabled encoder (TIFF, JPEG) into the WASM module.
+    let mut out = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut out),
+        buf.as_raw(),
+        buf.width(),
+        buf.height(),
+        image::ExtendedColorType::Rgb8,
+    )
+    .map_err(|source| ThermalError::Encode { format: "png", source })?;
+    Ok(out)
 }
