@@ -400,7 +400,8 @@ estimator! {
     ///
     /// Keyword arguments: `hidden_layer_sizes` ([100]), `activation` ("relu" / "tanh"), `learning_rate`
     /// (1e-3), `alpha` (1e-4), `batch_size` (None), `max_epochs` (200), `tol` (1e-4), `n_iter_no_change` (10),
-    /// `early_stopping` (False), `validation_fraction` (0.1), `seed` (0).
+    /// `early_stopping` (False), `validation_fraction` (0.1), `standardize_target` (True; False trains on the
+    /// raw target as scikit-learn does), `seed` (0).
     PyMlpRegressor, "MLPRegressor", MlpParams, MlpRegressor, identity_kwargs, "regressor",
     {
         /// Fits on `X` and real targets `y`; returns the estimator.
