@@ -395,6 +395,10 @@ pub(crate) fn decode_grey16(
 /// needs. `image::ImageReader` boxes a `dyn ImageDecoder`, which compiles every trait method of every codec
 /// (ICC, EXIF, XMP and IPTC readers, a second zune-jpeg decoder over another reader type) into the WASM
 /// module; this enum keeps one `DynamicImage::from_decoder` and the pixel paths.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one short-lived value on the stack per decode; boxing would only add an allocation"
+)]
 enum Decoder<'a> {
     Png(image::codecs::png::PngDecoder<Cursor<&'a [u8]>>),
     Jpeg(image::codecs::jpeg::JpegDecoder<Cursor<&'a [u8]>>),
