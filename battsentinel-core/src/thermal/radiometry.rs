@@ -298,12 +298,24 @@ impl RadiometricModel {
     /// Converts 16-bit raw counts to °C through a lookup table over the occupied count range: one Planck
     /// evaluation per distinct count instead of per pixel.
     pub fn celsius_from_counts(&self, counts: &[u16]) -> Vec<f64> {
-        let Some((&lo, &hi)) = counts.iter().min().zip(counts.iter().max()) else {
+        let Some((lo, hi)) = count_range(counts) else {
             return Vec::new();
         };
         let lut: Vec<f64> = (lo..=hi).map(|c| self.celsius_from_raw(f64::from(c))).collect();
         counts.iter().map(|&c| lut[usize::from(c - lo)]).collect()
     }
+}
+
+/// Smallest and largest of `counts` (`None` if empty). The counts are compared as `i16` after flipping the sign
+/// bit (an order-preserving map): baseline x86-64 has packed minimum and maximum for signed 16-bit integers
+/// only, and the plain integer reduction vectorises.
+pub(crate) fn count_range(counts: &[u16]) -> Option<(u16, u16)> {
+    let signed = |c: u16| (c ^ 0x8000) as i16;
+    let first = signed(*counts.first()?);
+    let lo = counts.iter().fold(first, |m, &c| m.min(signed(c)));
+    let hi = counts.iter().fold(first, |m, &c| m.max(signed(c)));
+    let unsigned = |v: i16| (v as u16) ^ 0x8000;
+    Some((unsigned(lo), unsigned(hi)))
 }
 
 #[cfg(test)]
@@ -387,5 +399,18 @@ mod tests {
             assert_eq!(*t, m.celsius_from_raw(f64::from(*c)));
         }
         assert!(m.celsius_from_counts(&[]).is_empty());
+    }
+
+    #[test]
+    fn count_range_over_the_whole_u16_scale() {
+        assert_eq!(count_range(&[]), None);
+        assert_eq!(count_range(&[7]), Some((7, 7)));
+        let v: Vec<u16> =
+            (0..100u16).map(|i| i.wrapping_mul(40_503)).chain([0, u16::MAX, 32_767, 32_768]).collect();
+        assert_eq!(count_range(&v), Some((0, u16::MAX)));
+        assert_eq!(
+            count_range(&v[1..40]),
+            Some((*v[1..40].iter().min().unwrap(), *v[1..40].iter().max().unwrap()))
+        );
     }
 }

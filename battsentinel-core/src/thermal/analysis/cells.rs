@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::hotspots::PixelRect;
-use super::stats::{area_stats, median, Area};
+use super::stats::{area_stats, median, Area, CountCoding};
 
 /// A named rectangular region of the image (one cell of a pack).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,14 +128,21 @@ pub(crate) fn cell_report(
     data: &[f64],
     width: usize,
     rects: Vec<(String, PixelRect)>,
+    coding: Option<&CountCoding<'_>>,
     outlier_z: f64,
     outlier_min_delta_c: f64,
 ) -> CellReport {
+    let mut scratch = Vec::new();
     let mut cells: Vec<CellStats> = rects
         .into_iter()
         .enumerate()
         .map(|(index, (label, rect))| {
-            let s = area_stats(Area::rect(data, width, rect)).map(|s| s.0);
+            let area = Area::rect(data, width, rect);
+            let s = match coding {
+                Some(coding) => coding.area_stats(area, &mut scratch),
+                None => area_stats(area),
+            }
+            .map(|s| s.0);
             let nan = f64::NAN;
             CellStats {
                 index,
@@ -223,7 +230,8 @@ mod tests {
                 means[(r / 2) * 4 + c / 2]
             })
             .collect();
-        let rep = cell_report(&data, w, cell_rects(&CellLayout::Grid { rows: 2, cols: 4 }, w, h), 3.5, 1.0);
+        let rep =
+            cell_report(&data, w, cell_rects(&CellLayout::Grid { rows: 2, cols: 4 }, w, h), None, 3.5, 1.0);
         assert_eq!(rep.outliers, vec![5]);
         assert!((rep.median_of_means_c - 25.05).abs() < 1e-12);
         assert!((rep.mad_c - 0.1).abs() < 1e-12);
@@ -234,7 +242,8 @@ mod tests {
     #[test]
     fn uniform_pack_has_no_outlier() {
         let data = vec![30.0; 64];
-        let rep = cell_report(&data, 8, cell_rects(&CellLayout::Grid { rows: 4, cols: 4 }, 8, 8), 3.5, 1.0);
+        let rep =
+            cell_report(&data, 8, cell_rects(&CellLayout::Grid { rows: 4, cols: 4 }, 8, 8), None, 3.5, 1.0);
         assert!(rep.outliers.is_empty());
         assert!(rep.cells.iter().all(|c| c.robust_z == 0.0));
     }

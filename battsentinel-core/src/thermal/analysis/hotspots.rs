@@ -84,7 +84,11 @@ pub(crate) fn find_hotspots(
     }
     let mut comps: Vec<Acc> = Vec::new();
     let mut next = 0u32;
-    for seed in 0..data.len() {
+    let mut from = 0;
+    // Jump to the next pixel at or above the threshold (NaN compares false; ±inf is checked below).
+    while let Some(j) = data[from..].iter().position(|&v| v >= threshold_c) {
+        let seed = from + j;
+        from = seed + 1;
         if labels[seed] != 0 || !hot(seed) {
             continue;
         }
@@ -190,38 +194,76 @@ pub fn gradient_magnitude(img: &super::super::ThermalImage) -> Vec<f64> {
     out
 }
 
-/// Largest and mean gradient magnitude of [`gradient_magnitude`] without materialising it (same values, same
-/// summation order): `(max, index of the first max, sum, count)` over the finite magnitudes.
+/// Largest and mean gradient magnitude of [`gradient_magnitude`] without materialising it (same values):
+/// `(max, index of the first max, sum, count)` over the finite magnitudes. One row at a time: the row's
+/// magnitudes are computed into a buffer (straight-line code over equal-length slices, which vectorises),
+/// then reduced in four lanes.
 pub(crate) fn gradient_extremes(img: &super::super::ThermalImage) -> (f64, usize, f64, usize) {
     let (w, h, d) = (img.width, img.height, &img.temperatures_c);
-    let (mut gmax, mut gmax_i, mut gsum, mut gn) = (f64::NAN, 0usize, 0.0, 0usize);
+    let (mut gmax, mut gmax_i, mut gn) = (f64::NAN, 0usize, 0usize);
+    let mut sum = [0.0f64; 4];
     if w < 3 || h < 3 {
-        return (gmax, gmax_i, gsum, gn);
+        return (gmax, gmax_i, 0.0, gn);
     }
+    let m = w - 2;
+    let mut g = vec![0.0f64; m];
     for r in 1..h - 1 {
-        let (up, mid, dn) = (&d[(r - 1) * w..r * w], &d[r * w..(r + 1) * w], &d[(r + 1) * w..(r + 2) * w]);
-        let rows = up.windows(3).zip(mid.windows(3)).zip(dn.windows(3));
-        for (c, ((u, m), n)) in rows.enumerate() {
-            let gx = (u[2] + 2.0 * m[2] + n[2]) - (u[0] + 2.0 * m[0] + n[0]);
-            let gy = (n[0] + 2.0 * n[1] + n[2]) - (u[0] + 2.0 * u[1] + u[2]);
-            let g = (gx * gx + gy * gy).sqrt() / 8.0 + 0.0 * m[1];
-            if g.is_finite() {
-                if gmax.is_nan() || g > gmax {
-                    gmax = g;
-                    gmax_i = r * w + c + 1;
-                }
-                gsum += g;
-                gn += 1;
+        let row = |rr: usize, dc: usize| &d[rr * w + dc..rr * w + dc + m];
+        let (u0, u1, u2) = (row(r - 1, 0), row(r - 1, 1), row(r - 1, 2));
+        let (m0, m1, m2) = (row(r, 0), row(r, 1), row(r, 2));
+        let (n0, n1, n2) = (row(r + 1, 0), row(r + 1, 1), row(r + 1, 2));
+        // Equal lengths, visible to the optimiser: no bounds checks, so the loop vectorises.
+        let (u0, u1, u2, m0, m1, m2) = (&u0[..m], &u1[..m], &u2[..m], &m0[..m], &m1[..m], &m2[..m]);
+        let (n0, n1, n2, g) = (&n0[..m], &n1[..m], &n2[..m], &mut g[..m]);
+        for c in 0..m {
+            let gx = (u2[c] + 2.0 * m2[c] + n2[c]) - (u0[c] + 2.0 * m0[c] + n0[c]);
+            let gy = (n0[c] + 2.0 * n1[c] + n2[c]) - (u0[c] + 2.0 * u1[c] + u2[c]);
+            // NaN propagates: any missing neighbour (or centre) gives NaN.
+            g[c] = (gx * gx + gy * gy).sqrt() / 8.0 + 0.0 * m1[c];
+        }
+        // Fast path: the row's sum is finite only if every magnitude is; NaN never wins `>`.
+        let (mut part, mut top) = ([0.0f64; 4], [f64::NEG_INFINITY; 4]);
+        let mut chunks = g.chunks_exact(4);
+        for ch in &mut chunks {
+            for k in 0..4 {
+                part[k] += ch[k];
+                top[k] = if ch[k] > top[k] { ch[k] } else { top[k] };
             }
         }
+        for &v in chunks.remainder() {
+            part[0] += v;
+            top[0] = if v > top[0] { v } else { top[0] };
+        }
+        let mut count = [m, 0, 0, 0];
+        if !((part[0] + part[1]) + (part[2] + part[3])).is_finite() {
+            // Missing pixels (or overflow) in this row: only the finite magnitudes count.
+            (part, top, count) = ([0.0; 4], [f64::NEG_INFINITY; 4], [0; 4]);
+            for &v in g.iter() {
+                if v.is_finite() {
+                    part[0] += v;
+                    count[0] += 1;
+                    top[0] = top[0].max(v);
+                }
+            }
+        }
+        for k in 0..4 {
+            sum[k] += part[k];
+        }
+        gn += count.iter().sum::<usize>();
+        let row_max = top.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if row_max.is_finite() && (gmax.is_nan() || row_max > gmax) {
+            gmax = row_max;
+            gmax_i = r * w + 1 + g.iter().position(|&v| v == row_max).unwrap_or(0);
+        }
     }
-    (gmax, gmax_i, gsum, gn)
+    (gmax, gmax_i, (sum[0] + sum[1]) + (sum[2] + sum[3]), gn)
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::stats::{area_stats, Area};
     use super::*;
+    use approx::assert_relative_eq;
 
     /// Median of the `n` smallest finite values.
     fn bg(d: &[f64], n: usize) -> f64 {
@@ -239,7 +281,7 @@ mod tests {
         let finite: Vec<(usize, f64)> =
             g.iter().copied().enumerate().filter(|(_, v)| v.is_finite()).collect();
         assert_eq!(n, finite.len());
-        assert_eq!(sum, finite.iter().map(|p| p.1).sum::<f64>());
+        assert_relative_eq!(sum, finite.iter().map(|p| p.1).sum::<f64>(), max_relative = 1e-14);
         let best = finite.iter().fold((0, f64::NAN), |b, &p| if b.1.is_nan() || p.1 > b.1 { p } else { b });
         assert_eq!((at, max), best);
     }

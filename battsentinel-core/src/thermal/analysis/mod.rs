@@ -279,8 +279,15 @@ pub fn analyze(img: &ThermalImage, params: &ThermalAnalysisParams) -> Result<The
         }
         None => None,
     };
-    let (stats, mut order) =
-        stats::area_stats(stats::Area::whole(d, w)).ok_or(ThermalError::NoValidPixels)?;
+    // Decoded radiometric frames: temperatures are one non-decreasing function of the raw counts, and every
+    // statistic follows from count histograms (checked here, since the fields are public).
+    let coding = img.raw_counts.as_deref().and_then(|counts| stats::CountCoding::new(d, counts));
+    let whole = stats::Area::whole(d, w);
+    let (stats, mut order) = match &coding {
+        Some((coding, hist)) => coding.whole_stats(whole, hist),
+        None => stats::area_stats(whole),
+    }
+    .ok_or(ThermalError::NoValidPixels)?;
     let hotspot_threshold_c = match p.hotspot {
         HotspotRule::Absolute { threshold_c } => threshold_c,
         HotspotRule::AboveMedian { delta_c } => stats.median_c + delta_c,
@@ -310,7 +317,8 @@ pub fn analyze(img: &ThermalImage, params: &ThermalAnalysisParams) -> Result<The
         mean_c_per_px: if gn > 0 { gsum / gn as f64 } else { f64::NAN },
         max_at: PixelPos { row: gmax_i / w, col: gmax_i % w },
     };
-    let cells = rects.map(|r| cells::cell_report(d, w, r, p.outlier_z, p.outlier_min_delta_c));
+    let coding = coding.as_ref().map(|c| &c.0);
+    let cells = rects.map(|r| cells::cell_report(d, w, r, coding, p.outlier_z, p.outlier_min_delta_c));
     let outlier_cells: Vec<(String, f64)> = cells
         .iter()
         .flat_map(|c| c.cells.iter().filter(|s| s.outlier).map(|s| (s.label.clone(), s.delta_from_median_c)))
@@ -386,6 +394,49 @@ mod tests {
             analyze(&nan, &ThermalAnalysisParams::new()).unwrap_err().code(),
             "thermal_no_valid_pixels"
         );
+    }
+
+    /// A decoded radiometric frame (temperatures a function of the raw counts) takes the count-histogram path;
+    /// its report equals the general path's on the same temperatures (sums in another order: 1e-12).
+    #[test]
+    fn count_coded_frames_report_as_the_general_path() {
+        let (w, h) = (64, 48);
+        let mut rng = crate::rng::seeded(3);
+        let counts: Vec<u16> = (0..w * h)
+            .map(|i| {
+                let (r, c) = (i / w, i % w);
+                let hot = if (10..18).contains(&r) && (40..50).contains(&c) { 900 } else { 0 };
+                (12_000 + 20 * c + hot + rand::Rng::gen_range(&mut rng, 0..15)) as u16
+            })
+            .collect();
+        let celsius = |c: u16| if c == 12_013 { f64::NAN } else { 0.01 * f64::from(c) - 100.0 };
+        let general = ThermalImage::from_celsius(w, h, counts.iter().map(|&c| celsius(c)).collect()).unwrap();
+        let mut coded = general.clone();
+        coded.raw_counts = Some(counts);
+        let params = ThermalAnalysisParams::new().grid(3, 4);
+        let (a, b) = (analyze(&coded, &params).unwrap(), analyze(&general, &params).unwrap());
+        assert!(a.stats.n_missing > 0 && !a.hotspots.is_empty());
+        let close = |x: f64, y: f64| approx::assert_relative_eq!(x, y, max_relative = 1e-12);
+        close(a.stats.mean_c, b.stats.mean_c);
+        close(a.stats.std_c, b.stats.std_c);
+        let exact = |s: &TemperatureStats| {
+            (s.n_valid, s.n_missing, s.min_c, s.max_c, s.median_c, s.p05_c, s.p95_c, s.min_at, s.max_at)
+        };
+        assert_eq!(exact(&a.stats), exact(&b.stats));
+        assert_eq!((a.background_c, &a.hotspots), (b.background_c, &b.hotspots));
+        let (ca, cb) = (a.cells.unwrap(), b.cells.unwrap());
+        assert_eq!(ca.outliers, cb.outliers);
+        for (x, y) in ca.cells.iter().zip(&cb.cells) {
+            assert_eq!((x.n_valid, x.min_c, x.max_c, x.median_c), (y.n_valid, y.min_c, y.max_c, y.median_c));
+            close(x.mean_c, y.mean_c);
+            close(x.std_c, y.std_c);
+        }
+        // Counts that do not code the temperatures (edited after decoding) fall back to the general path.
+        coded.temperatures_c[5] += 1.0;
+        let c = analyze(&coded, &params).unwrap();
+        let mut edited = general.clone();
+        edited.temperatures_c[5] += 1.0;
+        assert_eq!(exact(&c.stats), exact(&analyze(&edited, &params).unwrap().stats));
     }
 
     #[test]

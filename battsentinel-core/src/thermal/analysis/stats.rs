@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::hotspots::PixelRect;
+use crate::thermal::radiometry::count_range;
 
 /// A pixel position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,10 +83,184 @@ impl<'a> Area<'a> {
     }
 }
 
-/// Exact order statistics of the finite values of an [`Area`]: a histogram of [`BINS`] bins over [min, max]
+/// Exact order statistics of the finite values of an area, for quantiles beyond those of
+/// [`TemperatureStats`].
+pub(crate) enum OrderStats<'a> {
+    /// Of arbitrary values.
+    Binned(Binned<'a>),
+    /// Of values coded by raw counts.
+    Tallied(Tally),
+}
+
+impl OrderStats<'_> {
+    /// The values of rank `ks` (0-based, `< n`).
+    fn values_at(&mut self, ks: &[usize]) -> Vec<f64> {
+        match self {
+            OrderStats::Binned(b) => b.values_at(ks),
+            OrderStats::Tallied(t) => ks.iter().map(|&k| t.value_at(k)).collect(),
+        }
+    }
+
+    /// Quantiles `qs` (linear interpolation between order statistics, numpy's default) of the `m` smallest
+    /// finite values (`1 ≤ m ≤ n`).
+    pub(crate) fn quantiles_of_smallest(&mut self, m: usize, qs: &[f64]) -> Vec<f64> {
+        let ranks: Vec<(usize, usize, f64)> = qs
+            .iter()
+            .map(|&q| {
+                let h = (m - 1) as f64 * q.clamp(0.0, 1.0);
+                let k = h.floor() as usize;
+                (k, (k + 1).min(m - 1), h - k as f64)
+            })
+            .collect();
+        let ks: Vec<usize> = ranks.iter().flat_map(|&(a, b, _)| [a, b]).collect();
+        let v = self.values_at(&ks);
+        ranks
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, _, frac))| v[2 * i] + frac * (v[2 * i + 1] - v[2 * i]))
+            .collect()
+    }
+}
+
+/// The finite values of an area in ascending order with their multiplicities: the order statistics of an
+/// area whose temperatures are a non-decreasing function of 16-bit raw counts (see [`CountCoding`]).
+pub(crate) struct Tally {
+    /// Finite values, ascending (equal neighbours possible when two counts map to one value).
+    values: Vec<f64>,
+    /// `before[i]`: number of values before `values[i]`.
+    before: Vec<usize>,
+    n: usize,
+}
+
+impl Tally {
+    /// From a histogram over consecutive counts and their temperatures (NaN: not finite).
+    fn from_hist(hist: &[u32], lut: &[f64]) -> Self {
+        let (mut values, mut before, mut n) = (Vec::new(), Vec::new(), 0usize);
+        for (&h, &v) in hist.iter().zip(lut) {
+            if h > 0 && v.is_finite() {
+                values.push(v);
+                before.push(n);
+                n += h as usize;
+            }
+        }
+        Tally { values, before, n }
+    }
+
+    fn value_at(&self, k: usize) -> f64 {
+        self.values[self.before.partition_point(|&s| s <= k) - 1]
+    }
+
+    /// `(mean, Σ (v − mean)²)`; `n > 0`.
+    fn moments(&self) -> (f64, f64) {
+        let weight = |i: usize| (self.before.get(i + 1).copied().unwrap_or(self.n) - self.before[i]) as f64;
+        let sum: f64 = self.values.iter().enumerate().map(|(i, &v)| weight(i) * v).sum();
+        let mean = sum / self.n as f64;
+        let ss = self.values.iter().enumerate().map(|(i, &v)| weight(i) * (v - mean) * (v - mean)).sum();
+        (mean, ss)
+    }
+}
+
+/// The 16-bit raw counts of an image whose temperatures are one non-decreasing function of them (as decoded
+/// radiometric frames are): every statistic then follows from histograms of the counts, one integer pass per
+/// area. `lut[c − lo]` is the temperature of count `c` (NaN where unused or not finite).
+pub(crate) struct CountCoding<'a> {
+    counts: &'a [u16],
+    lo: u16,
+    lut: Vec<f64>,
+    /// `first[c − lo]`: the first pixel of count `c`.
+    first: Vec<usize>,
+}
+
+impl<'a> CountCoding<'a> {
+    /// Checks that `data[i]` is the same value (bit for bit) wherever `counts[i]` is, and that the finite
+    /// values do not decrease with the count; returns the coding and the whole image's histogram, or `None`
+    /// (the caller then uses the general path).
+    pub(crate) fn new(data: &[f64], counts: &'a [u16]) -> Option<(Self, Vec<u32>)> {
+        if counts.len() != data.len() {
+            return None;
+        }
+        let (lo, hi) = count_range(counts)?;
+        let range = usize::from(hi - lo) + 1;
+        let (mut hist, mut lut, mut first) = (vec![0u32; range], vec![0u64; range], vec![0usize; range]);
+        for (i, (&c, &v)) in counts.iter().zip(data).enumerate() {
+            let k = usize::from(c - lo);
+            // Bit patterns: NaN payloads and signed zeros must agree too.
+            if hist[k] == 0 {
+                lut[k] = v.to_bits();
+                first[k] = i;
+            } else if lut[k] != v.to_bits() {
+                return None;
+            }
+            hist[k] += 1;
+        }
+        let mut lut: Vec<f64> = lut.into_iter().map(f64::from_bits).collect();
+        let mut prev = f64::NEG_INFINITY;
+        for (&h, v) in hist.iter().zip(lut.iter_mut()) {
+            if h == 0 || !v.is_finite() {
+                *v = f64::NAN;
+            } else if *v < prev {
+                return None;
+            } else {
+                prev = *v;
+            }
+        }
+        Some((CountCoding { counts, lo, lut, first }, hist))
+    }
+
+    /// [`area_stats`] of the whole coded image, from the histogram [`CountCoding::new`] returned.
+    pub(crate) fn whole_stats<'b>(
+        &self,
+        area: Area<'b>,
+        hist: &[u32],
+    ) -> Option<(TemperatureStats, OrderStats<'b>)> {
+        let tally = Tally::from_hist(hist, &self.lut);
+        let (&lo, &hi) = tally.values.first().zip(tally.values.last())?;
+        // The first pixel of the extreme values, over every count that codes them.
+        let first_of = |target: f64| {
+            self.lut.iter().zip(&self.first).filter(|(&v, _)| v == target).map(|(_, &i)| i).min().unwrap_or(0)
+        };
+        let positions = (first_of(lo), first_of(hi));
+        let (n, moments) = (tally.n, tally.moments());
+        Some(finish(&area, n, (lo, hi), moments, OrderStats::Tallied(tally), Some(positions)))
+    }
+
+    /// [`area_stats`] of an area of the coded image; `scratch`: a buffer of zeros, left zeroed.
+    pub(crate) fn area_stats<'b>(
+        &self,
+        area: Area<'b>,
+        scratch: &mut Vec<u32>,
+    ) -> Option<(TemperatureStats, OrderStats<'b>)> {
+        let tally = self.tally(&area, scratch);
+        tallied_area_stats(area, tally)
+    }
+
+    /// The tally of `area` (of the coded image); `scratch`: a buffer of zeros, left zeroed.
+    fn tally(&self, area: &Area<'_>, scratch: &mut Vec<u32>) -> Tally {
+        scratch.resize(self.lut.len(), 0);
+        let (mut lo, mut hi) = (usize::MAX, 0usize);
+        for (s, seg) in area.segments() {
+            let counts = &self.counts[s..s + seg.len()];
+            if let Some((a, b)) = count_range(counts) {
+                lo = lo.min(usize::from(a - self.lo));
+                hi = hi.max(usize::from(b - self.lo));
+            }
+            for &c in counts {
+                scratch[usize::from(c - self.lo)] += 1;
+            }
+        }
+        if lo > hi {
+            return Tally { values: Vec::new(), before: Vec::new(), n: 0 };
+        }
+        let tally = Tally::from_hist(&scratch[lo..=hi], &self.lut[lo..=hi]);
+        scratch[lo..=hi].fill(0);
+        tally
+    }
+}
+
+/// Order statistics of arbitrary values: a histogram of [`BINS`] bins over [min, max]
 /// (cumulative counts), each pixel's bin (so that later passes only compare small integers), and the values of
 /// the bins holding wanted ranks, collected on demand (one pass per request of new bins) and sorted.
-pub(crate) struct OrderStats<'a> {
+pub(crate) struct Binned<'a> {
     area: Area<'a>,
     lo: f64,
     /// All finite values equal `lo`.
@@ -112,7 +287,7 @@ impl Lanes {
     }
 }
 
-impl<'a> OrderStats<'a> {
+impl<'a> Binned<'a> {
     /// Histogram pass over the finite values (`lo`, `hi`, `n` from a first pass); also returns
     /// `Σ (v − mean)²`.
     fn build(area: Area<'a>, (lo, hi, n): (f64, f64, usize), mean: f64) -> (Self, f64) {
@@ -161,7 +336,7 @@ impl<'a> OrderStats<'a> {
             *c = acc;
             acc += k;
         }
-        (OrderStats { area, lo, constant, n, start: counts, bins, buckets: Vec::new() }, ss.total())
+        (Binned { area, lo, constant, n, start: counts, bins, buckets: Vec::new() }, ss.total())
     }
 
     fn bin_of_rank(&self, k: usize) -> usize {
@@ -213,26 +388,6 @@ impl<'a> OrderStats<'a> {
             })
             .collect()
     }
-
-    /// Quantiles `qs` (linear interpolation between order statistics, numpy's default) of the `m` smallest
-    /// finite values (`1 ≤ m ≤ n`).
-    pub(crate) fn quantiles_of_smallest(&mut self, m: usize, qs: &[f64]) -> Vec<f64> {
-        let ranks: Vec<(usize, usize, f64)> = qs
-            .iter()
-            .map(|&q| {
-                let h = (m - 1) as f64 * q.clamp(0.0, 1.0);
-                let k = h.floor() as usize;
-                (k, (k + 1).min(m - 1), h - k as f64)
-            })
-            .collect();
-        let ks: Vec<usize> = ranks.iter().flat_map(|&(a, b, _)| [a, b]).collect();
-        let v = self.values_at(&ks);
-        ranks
-            .iter()
-            .enumerate()
-            .map(|(i, &(_, _, frac))| v[2 * i] + frac * (v[2 * i + 1] - v[2 * i]))
-            .collect()
-    }
 }
 
 /// Statistics of the finite values of `area` (`width`: the image width, for positions), and the order
@@ -262,22 +417,40 @@ pub(crate) fn area_stats(area: Area<'_>) -> Option<(TemperatureStats, OrderStats
     if n == 0 {
         return None;
     }
-    let n_total = area.len();
     let lo = lo.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mean = Lanes(sum).total() / n as f64;
+    let (binned, ss) = Binned::build(area.clone(), (lo, hi, n), mean);
+    Some(finish(&area, n, (lo, hi), (mean, ss), OrderStats::Binned(binned), None))
+}
+
+/// [`area_stats`] of an area of a count-coded image, from its tally.
+fn tallied_area_stats(area: Area<'_>, tally: Tally) -> Option<(TemperatureStats, OrderStats<'_>)> {
+    let (&lo, &hi) = tally.values.first().zip(tally.values.last())?;
+    let (n, moments) = (tally.n, tally.moments());
+    Some(finish(&area, n, (lo, hi), moments, OrderStats::Tallied(tally), None))
+}
+
+/// The statistics from the count, extremes, mean and `Σ (v − mean)²` of the finite values of `area`, and the
+/// order statistics: quantiles and the first positions of the extremes (`positions`, else searched).
+fn finish<'a>(
+    area: &Area<'a>,
+    n: usize,
+    (lo, hi): (f64, f64),
+    (mean, ss): (f64, f64),
+    mut order: OrderStats<'a>,
+    positions: Option<(usize, usize)>,
+) -> (TemperatureStats, OrderStats<'a>) {
     // The first (row-major) positions of the extremes: an early-exit search.
     let first = |target: f64| {
         area.segments().find_map(|(s, seg)| seg.iter().position(|&v| v == target).map(|j| s + j)).unwrap_or(0)
     };
-    let (lo_i, hi_i) = (first(lo), first(hi));
-    let width = area.width;
-    let (mut order, ss) = OrderStats::build(area, (lo, hi, n), mean);
+    let (lo_i, hi_i) = positions.unwrap_or_else(|| (first(lo), first(hi)));
     let q = order.quantiles_of_smallest(n, &[0.5, 0.05, 0.95]);
-    let pos = |i: usize| PixelPos { row: i / width, col: i % width };
+    let pos = |i: usize| PixelPos { row: i / area.width, col: i % area.width };
     let stats = TemperatureStats {
         n_valid: n,
-        n_missing: n_total - n,
+        n_missing: area.len() - n,
         min_c: lo,
         max_c: hi,
         mean_c: mean,
@@ -288,7 +461,7 @@ pub(crate) fn area_stats(area: Area<'_>) -> Option<(TemperatureStats, OrderStats
         min_at: pos(lo_i),
         max_at: pos(hi_i),
     };
-    Some((stats, order))
+    (stats, order)
 }
 
 /// Histogram bins over [min, max].
@@ -370,5 +543,70 @@ mod tests {
         assert!(area_stats(Area::whole(&[], 2)).is_none());
         assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), 2.5);
         assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn count_coded_stats_equal_the_general_path() {
+        let mut rng = crate::rng::seeded(11);
+        let (w, h) = (37, 23);
+        // Counts 1000..1400 through a non-decreasing table with flat runs (equal values of distinct counts)
+        // and a NaN count.
+        let table = |c: u16| match c {
+            1200 => f64::NAN,
+            _ => 20.0 + (f64::from(c - 1000) / 7.0).floor() * 0.13,
+        };
+        let counts: Vec<u16> =
+            (0..w * h).map(|_| 1000 + rng.gen_range(0..400u16).min(rng.gen_range(0..400))).collect();
+        let data: Vec<f64> = counts.iter().map(|&c| table(c)).collect();
+        let (coding, hist) = CountCoding::new(&data, &counts).expect("a non-decreasing coding");
+        let rect = PixelRect { row_min: 3, col_min: 5, row_max: 17, col_max: 30 };
+        let mut scratch = Vec::new();
+        for (area, coded) in [
+            (Area::whole(&data, w), coding.whole_stats(Area::whole(&data, w), &hist)),
+            (Area::rect(&data, w, rect), coding.area_stats(Area::rect(&data, w, rect), &mut scratch)),
+        ] {
+            let (general, mut g_order) = area_stats(area).unwrap();
+            let (coded, mut c_order) = coded.unwrap();
+            assert_eq!(
+                (coded.n_valid, coded.n_missing, coded.min_c, coded.max_c, coded.min_at, coded.max_at),
+                (
+                    general.n_valid,
+                    general.n_missing,
+                    general.min_c,
+                    general.max_c,
+                    general.min_at,
+                    general.max_at
+                )
+            );
+            assert!(general.n_missing > 0);
+            for (a, b) in [
+                (coded.mean_c, general.mean_c),
+                (coded.std_c, general.std_c),
+                (coded.median_c, general.median_c),
+                (coded.p05_c, general.p05_c),
+                (coded.p95_c, general.p95_c),
+            ] {
+                assert_relative_eq!(a, b, max_relative = 1e-13);
+            }
+            let m = general.n_valid / 3;
+            assert_eq!(
+                c_order.quantiles_of_smallest(m, &[0.5, 0.1, 1.0]),
+                g_order.quantiles_of_smallest(m, &[0.5, 0.1, 1.0])
+            );
+        }
+        assert!(scratch.iter().all(|&c| c == 0));
+    }
+
+    #[test]
+    fn count_coding_refuses_what_is_not_one_non_decreasing_function() {
+        let counts = [5u16, 6, 7, 6];
+        assert!(CountCoding::new(&[1.0, 2.0, 3.0, 2.0], &counts).is_some());
+        // Count 6 with two values.
+        assert!(CountCoding::new(&[1.0, 2.0, 3.0, 2.5], &counts).is_none());
+        // Decreasing.
+        assert!(CountCoding::new(&[3.0, 2.0, 1.0, 2.0], &counts).is_none());
+        // Length mismatch, empty.
+        assert!(CountCoding::new(&[1.0, 2.0], &counts).is_none());
+        assert!(CountCoding::new(&[], &[]).is_none());
     }
 }

@@ -338,13 +338,12 @@ fn parse_raw(data: &[u8]) -> Result<RawImage, ThermalError> {
         Ok((width, height, counts, RawEncoding::Tiff))
     } else {
         let pixels = Bytes::new(body, "raw thermal pixels", endian).slice(0, 2 * n)?;
-        let counts = pixels
-            .chunks_exact(2)
-            .map(|p| match endian {
-                Endian::Little => u16::from_le_bytes([p[0], p[1]]),
-                Endian::Big => u16::from_be_bytes([p[0], p[1]]),
-            })
-            .collect();
+        // One loop per byte order (a branch-free body, which vectorises).
+        let pairs = pixels.chunks_exact(2);
+        let counts = match endian {
+            Endian::Little => pairs.map(|p| u16::from_le_bytes([p[0], p[1]])).collect(),
+            Endian::Big => pairs.map(|p| u16::from_be_bytes([p[0], p[1]])).collect(),
+        };
         Ok((width, height, counts, RawEncoding::Uncompressed))
     }
 }
