@@ -441,3 +441,32 @@ fn own_random_forest_converts_and_tree_shap_equals_exact_kernel_shap() {
     eprintln!("own forest: max |TreeSHAP − Kernel exact| = {worst:.2e}");
     assert!(worst < 1e-10);
 }
+
+/// Above 3^m pairs fitting the dense table (here m = 14) the tree fast path keeps its constraint pairs in a
+/// sparse map; both must equal the model-agnostic path on the same coalition plan.
+#[test]
+fn kernel_tree_fast_path_with_many_features_equals_model_agnostic_path() {
+    use battsentinel_core::explain::TreeEnsemble;
+    use battsentinel_core::models::forest::{RandomForestClassifier, RandomForestParams};
+    let mut rng = battsentinel_core::rng::seeded(5);
+    let x = Array2::from_shape_fn((300, 14), |_| rand::Rng::gen::<f64>(&mut rng) * 2.0 - 1.0);
+    let y: ndarray::Array1<usize> =
+        x.rows().into_iter().map(|r| usize::from(r[0] * r[13] + r[5] - 0.4 * r[9] > 0.0)).collect();
+    let params = RandomForestParams::default().n_trees(8).max_depth(Some(6)).seed(2);
+    let ens =
+        TreeEnsemble::try_from(&RandomForestClassifier::fit(&params, &x.view(), &y.view()).unwrap()).unwrap();
+    let bgd = Background::new(x.slice(ndarray::s![..20, ..]).to_owned()).unwrap();
+    let p = KernelShapParams::default();
+    let opaque = Opaque(&ens);
+    let fast = KernelExplainer::new(&ens, bgd.clone(), &p)
+        .unwrap()
+        .explain_rows(x.slice(ndarray::s![200..203, ..]))
+        .unwrap();
+    let slow = KernelExplainer::new(&opaque, bgd, &p)
+        .unwrap()
+        .explain_rows(x.slice(ndarray::s![200..203, ..]))
+        .unwrap();
+    let worst = fast.values.iter().zip(slow.values.iter()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(fast.values.iter().any(|v| v.abs() > 1e-3));
+    assert!(worst < 1e-10, "{worst:.2e}");
+}

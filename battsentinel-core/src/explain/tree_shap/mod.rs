@@ -258,39 +258,49 @@ impl TreeEnsemble {
         masks: &[u64],
     ) -> Vec<f64> {
         let d = self.n_outputs();
-        let mut outcomes: std::collections::BTreeMap<(u64, u64), Vec<f64>> =
-            std::collections::BTreeMap::new();
-        let mut z = vec![0.0; x.len()];
-        for (row, &w) in bg.rows().into_iter().zip(weights) {
-            z.iter_mut().zip(row).for_each(|(a, b)| *a = *b);
-            let c = w * self.scale;
-            for t in &self.trees {
-                coalition_walk(t, 0, x, &z, player_of, 0, 0, c, d, &mut outcomes);
-            }
-        }
         let mut ey = vec![0.0; masks.len() * d];
-        if m <= 20 {
-            // Dense table over all 2^m masks: each outcome adds to the supersets of A that avoid B.
-            let full: u64 = (1u64 << m) - 1;
-            let mut table = vec![0.0; (1usize << m) * d];
-            for ((a, b), val) in &outcomes {
-                let free = full & !a & !b;
-                let mut t = free;
-                loop {
-                    let s = (a | t) as usize;
-                    for k in 0..d {
-                        table[s * d + k] += val[k];
+        // Each outcome is a constraint pair (A must be in, B must be out): one ternary digit per player
+        // (0 out, 1 in, 2 free). Small games accumulate into a dense table over the 3^m pairs (one add per
+        // leaf reached) and then push every free digit into both of its values, leaving the 2^m masks.
+        let dense =
+            u32::try_from(m).ok().and_then(|m| 3usize.checked_pow(m)).filter(|&n| n * d <= DENSE_PAIRS);
+        let mut pow3 = vec![1usize; m];
+        for i in 1..m {
+            pow3[i] = pow3[i - 1].wrapping_mul(3);
+        }
+        let all_free = pow3.iter().fold(0usize, |acc, &p| acc.wrapping_add(2usize.wrapping_mul(p)));
+        if let Some(n_pairs) = dense {
+            let mut table = vec![0.0; n_pairs * d];
+            self.walk_background(x, bg, weights, player_of, &pow3, all_free, &mut |_, _, idx, leaf, c| {
+                for (acc, v) in table[idx * d..(idx + 1) * d].iter_mut().zip(leaf) {
+                    *acc += c * v;
+                }
+            });
+            // Digit i free (2) → add into the same pair with digit i = 0 and = 1.
+            for &p in &pow3 {
+                // idx = (high · 3 + digit) · p + low.
+                for high in (0..n_pairs).step_by(3 * p) {
+                    for low in high * d..(high + p) * d {
+                        let v = table[low + 2 * p * d];
+                        table[low + p * d] += v;
+                        table[low] += v;
                     }
-                    if t == 0 {
-                        break;
-                    }
-                    t = (t - 1) & free;
                 }
             }
             for (i, &s) in masks.iter().enumerate() {
-                ey[i * d..(i + 1) * d].copy_from_slice(&table[s as usize * d..(s as usize + 1) * d]);
+                let idx: usize =
+                    pow3.iter().enumerate().filter(|(j, _)| s >> j & 1 == 1).map(|(_, &p)| p).sum();
+                ey[i * d..(i + 1) * d].copy_from_slice(&table[idx * d..(idx + 1) * d]);
             }
         } else {
+            let mut outcomes: std::collections::BTreeMap<(u64, u64), Vec<f64>> =
+                std::collections::BTreeMap::new();
+            self.walk_background(x, bg, weights, player_of, &pow3, all_free, &mut |a, b, _, leaf, c| {
+                let e = outcomes.entry((a, b)).or_insert_with(|| vec![0.0; d]);
+                for (acc, v) in e.iter_mut().zip(leaf) {
+                    *acc += c * v;
+                }
+            });
             for ((a, b), val) in &outcomes {
                 for (i, &s) in masks.iter().enumerate() {
                     if a & !s == 0 && b & s == 0 {
@@ -308,45 +318,75 @@ impl TreeEnsemble {
         }
         ey
     }
+
+    /// [`coalition_walk`] of every tree against every background row.
+    #[allow(clippy::too_many_arguments)]
+    fn walk_background<S: FnMut(u64, u64, usize, &[f64], f64)>(
+        &self,
+        x: &[f64],
+        bg: ArrayView2<'_, f64>,
+        weights: &[f64],
+        player_of: &[Option<usize>],
+        pow3: &[usize],
+        all_free: usize,
+        sink: &mut S,
+    ) {
+        let mut z = vec![0.0; x.len()];
+        for (row, &w) in bg.rows().into_iter().zip(weights) {
+            z.iter_mut().zip(row).for_each(|(a, b)| *a = *b);
+            let ctx = CoalitionWalk { x, z: &z, player_of, pow3, c: w * self.scale };
+            for t in &self.trees {
+                coalition_walk(t, 0, &ctx, (0, 0, all_free), sink);
+            }
+        }
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn coalition_walk(
+/// Largest dense table of constraint pairs × outputs in [`TreeEnsemble::coalition_values`] (8 MB of f64):
+/// 3^10 pairs of a 10-feature game with two outputs take 118 098.
+const DENSE_PAIRS: usize = 1 << 20;
+
+/// What stays fixed during one tree walk of [`coalition_walk`].
+struct CoalitionWalk<'a> {
+    x: &'a [f64],
+    z: &'a [f64],
+    player_of: &'a [Option<usize>],
+    /// `3^p` per player (wrapping: unused beyond the dense table's size).
+    pow3: &'a [usize],
+    /// Background weight × ensemble scale.
+    c: f64,
+}
+
+/// Walks tree `t` from `node` for the instance `x` against the background row `z`, splitting where a player
+/// decides: every leaf reached goes to `sink(A, B, ternary index of (A, B), leaf values, weight)`. `(a, b,
+/// idx)`: the players that must be in / out of the coalition so far, and the pair's ternary index.
+fn coalition_walk<S: FnMut(u64, u64, usize, &[f64], f64)>(
     t: &Tree,
     node: usize,
-    x: &[f64],
-    z: &[f64],
-    player_of: &[Option<usize>],
-    a: u64,
-    b: u64,
-    c: f64,
-    d: usize,
-    outcomes: &mut std::collections::BTreeMap<(u64, u64), Vec<f64>>,
+    w: &CoalitionWalk<'_>,
+    (a, b, idx): (u64, u64, usize),
+    sink: &mut S,
 ) {
     if t.children_left[node] == -1 {
-        let e = outcomes.entry((a, b)).or_insert_with(|| vec![0.0; d]);
-        for (acc, v) in e.iter_mut().zip(t.value.row(node)) {
-            *acc += c * v;
-        }
-        return;
+        return sink(a, b, idx, t.value.row(node).as_slice().unwrap_or(&[]), w.c);
     }
     let f = t.feature[node] as usize;
-    let Some(p) = player_of[f] else {
-        return coalition_walk(t, t.child(node, z), x, z, player_of, a, b, c, d, outcomes);
+    let Some(p) = w.player_of[f] else {
+        return coalition_walk(t, t.child(node, w.z), w, (a, b, idx), sink);
     };
     let bit = 1u64 << p;
     if a & bit != 0 {
-        return coalition_walk(t, t.child(node, x), x, z, player_of, a, b, c, d, outcomes);
+        return coalition_walk(t, t.child(node, w.x), w, (a, b, idx), sink);
     }
     if b & bit != 0 {
-        return coalition_walk(t, t.child(node, z), x, z, player_of, a, b, c, d, outcomes);
+        return coalition_walk(t, t.child(node, w.z), w, (a, b, idx), sink);
     }
-    let (cx, cz) = (t.child(node, x), t.child(node, z));
+    let (cx, cz) = (t.child(node, w.x), t.child(node, w.z));
     if cx == cz {
-        coalition_walk(t, cx, x, z, player_of, a, b, c, d, outcomes);
+        coalition_walk(t, cx, w, (a, b, idx), sink);
     } else {
-        coalition_walk(t, cx, x, z, player_of, a | bit, b, c, d, outcomes);
-        coalition_walk(t, cz, x, z, player_of, a, b | bit, c, d, outcomes);
+        coalition_walk(t, cx, w, (a | bit, b, idx.wrapping_sub(w.pow3[p])), sink);
+        coalition_walk(t, cz, w, (a, b | bit, idx.wrapping_sub(2usize.wrapping_mul(w.pow3[p]))), sink);
     }
 }
 
