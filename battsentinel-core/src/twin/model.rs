@@ -14,7 +14,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::params::CellValidParams;
-use super::table::MAX_SLOTS;
+use super::table::GridHint;
 use super::SimError;
 
 /// Maximum number of RC pairs.
@@ -120,12 +120,13 @@ pub(crate) struct Eval {
     tau: [f64; MAX_RC],
 }
 
-/// Segments found by the last table lookups (the search starts there; the state moves little per step).
+/// Segments found by the last table lookups (the search starts there; the state moves little per step), and
+/// per (T, I, SoC) grid the cell corners interpolated in current (see [`GridHint`]).
 #[derive(Debug, Clone, Default)]
 struct Hints {
     ocv: [usize; 2],
     dudt: [usize; 2],
-    grids: [[usize; 3]; MAX_SLOTS],
+    grids: Box<[GridHint]>,
 }
 
 /// Exact propagator of the two-node thermal model for one step length.
@@ -259,12 +260,14 @@ impl Simulator {
         let prop = ThermalProp::new(&params, 1.0);
         let inv_r_scale = 1.0;
         let capacity_ah = params.raw.capacity_ah;
+        let hints =
+            Hints { grids: vec![GridHint::default(); params.m.grids.len()].into(), ..Hints::default() };
         let mut sim = Self {
             p: params,
             state,
             cur_i: 0.0,
             cur: Eval::default(),
-            hints: Hints::default(),
+            hints,
             prop,
             zoh: [Zoh::EMPTY; MAX_RC],
             soc_range: (min, max),

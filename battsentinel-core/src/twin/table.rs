@@ -69,6 +69,12 @@ impl Axis {
         (i, (v - self.x[i]) * self.inv_dx[i])
     }
 
+    /// The weight of `v` in segment `i` (0 at `x[i]`, 1 at `x[i + 1]`).
+    #[inline(always)]
+    pub(crate) fn weight(&self, v: f64, i: usize) -> f64 {
+        (v - self.x[i]) * self.inv_dx[i]
+    }
+
     /// The segment of `v` only: the last `i ≤ len − 2` with `x[i] ≤ v` (0 below the axis). The segment of
     /// the previous call (`hint`) is tried first (a slowly moving value stays in it, and the branch is
     /// predicted, so the index does not wait for `v`); otherwise an even axis computes the segment and any
@@ -187,30 +193,58 @@ impl Grid3 {
     }
 
     /// Trilinear interpolation of every table at (T, I, SoC): slot `q` goes to `out[dest[q]]`.
+    ///
+    /// The tables are first interpolated in current at the four (T, SoC) corners of the located cell, then
+    /// bilinearly in (T, SoC). The corners are kept in `hint` and reused while the current (bit for bit) and
+    /// the T and SoC segments are unchanged, as in a constant-current step, so the result does not depend
+    /// on whether they were reused.
     #[inline(always)]
     pub(crate) fn eval_into(
         &self,
         t_c: f64,
         current_a: f64,
         soc: f64,
-        hint: &mut [usize; 3],
+        hint: &mut GridHint,
         dest: &[usize; MAX_SLOTS],
         out: &mut [f64; MAX_SLOTS],
     ) {
-        let (it, wt) = self.t.locate(t_c, &mut hint[0]);
-        let (ii, wi) = self.i.locate(current_a, &mut hint[1]);
-        let (is, ws) = self.s.locate(soc, &mut hint[2]);
-        let k = self.k;
-        let si = self.s.len() * k;
-        let st = self.i.len() * si;
-        let base = it * st + ii * si + is * k;
-        let v = &self.values[base..base + st + si + 2 * k];
+        let it = self.t.segment(t_c, &mut hint.seg[0]);
+        let is = self.s.segment(soc, &mut hint.seg[2]);
+        let key = (it, is, current_a.to_bits());
         let lerp = |a: f64, c: f64, w: f64| a + w * (c - a);
-        for q in 0..k.min(MAX_SLOTS) {
-            let s = |o: usize| lerp(v[o + q], v[o + k + q], ws);
-            let (c00, c01, c10, c11) = (s(0), s(si), s(st), s(st + si));
-            out[dest[q]] = lerp(lerp(c00, c01, wi), lerp(c10, c11, wi), wt);
+        let k = self.k.min(MAX_SLOTS);
+        if hint.key != key {
+            let (ii, wi) = self.i.locate(current_a, &mut hint.seg[1]);
+            let si = self.s.len() * self.k;
+            let st = self.i.len() * si;
+            let base = it * st + ii * si + is * self.k;
+            let v = &self.values[base..base + st + si + 2 * self.k];
+            for (q, corners) in hint.corners.iter_mut().enumerate().take(k) {
+                let c = |o: usize| lerp(v[o + q], v[o + si + q], wi);
+                *corners = [c(0), c(self.k), c(st), c(st + self.k)];
+            }
+            hint.key = key;
         }
+        let wt = self.t.weight(t_c, it);
+        let ws = self.s.weight(soc, is);
+        for (q, c) in hint.corners.iter().enumerate().take(k) {
+            out[dest[q]] = lerp(lerp(c[0], c[1], ws), lerp(c[2], c[3], ws), wt);
+        }
+    }
+}
+
+/// The state of one [`Grid3`]'s lookups: the segments found last, and the tables interpolated in current at
+/// the four (T, SoC) corners of the located cell, for `key` = (T segment, SoC segment, current bits).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GridHint {
+    seg: [usize; 3],
+    key: (usize, usize, u64),
+    corners: [[f64; 4]; MAX_SLOTS],
+}
+
+impl Default for GridHint {
+    fn default() -> Self {
+        Self { seg: [0; 3], key: (usize::MAX, usize::MAX, 0), corners: [[0.0; 4]; MAX_SLOTS] }
     }
 }
 
