@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${1:-/work/venvs/twin/bin/python}"
-cargo bench --bench twin --no-default-features -- --noplot  # the REST server is not needed here
+cargo bench --locked --bench twin --no-default-features -- --noplot  # the REST server is not needed here
 "$PY" benches/python/twin_anchor.py > target/twin_anchor.json
 "$PY" - <<'PYEOF'
 import json, pathlib

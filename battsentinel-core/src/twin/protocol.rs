@@ -380,6 +380,55 @@ impl Check {
     }
 }
 
+/// The checks of a step folded into one interval per quantity, as a cheap per-row pre-test: a row is outside
+/// when some check has `f(row) < 0` (the same comparisons as [`Check::f`]); only then is
+/// [`first_crossing`] evaluated.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    v_lo: f64,
+    v_hi: f64,
+    soc_lo: f64,
+    soc_hi: f64,
+    t_hi: f64,
+    i_lo: f64,
+    time_hi: f64,
+}
+
+impl Bounds {
+    fn of(checks: &[Check]) -> Self {
+        let (lo, hi) = (f64::NEG_INFINITY, f64::INFINITY);
+        let mut b = Self { v_lo: lo, v_hi: hi, soc_lo: lo, soc_hi: hi, t_hi: hi, i_lo: lo, time_hi: hi };
+        for c in checks {
+            // `f64::max`/`min` ignore a NaN threshold, as `Check::f` (a NaN distance is never `< 0`).
+            let x = c.threshold;
+            match c.reason {
+                EndReason::VoltageBelow => b.v_lo = b.v_lo.max(x),
+                EndReason::VoltageAbove => b.v_hi = b.v_hi.min(x),
+                EndReason::SocBelow => b.soc_lo = b.soc_lo.max(x),
+                EndReason::SocAbove => b.soc_hi = b.soc_hi.min(x),
+                EndReason::TemperatureAbove => b.t_hi = b.t_hi.min(x),
+                EndReason::CurrentBelow => b.i_lo = b.i_lo.max(x),
+                EndReason::Time => b.time_hi = b.time_hi.min(x),
+                EndReason::Duration => {}
+            }
+        }
+        b
+    }
+
+    /// True when some check has `f(o) < 0` (`a − b < 0` exactly when `a < b` for finite values; a NaN
+    /// quantity fails every comparison in both forms).
+    #[inline(always)]
+    fn outside(&self, o: &Output) -> bool {
+        (o.voltage_v < self.v_lo)
+            | (o.voltage_v > self.v_hi)
+            | (o.soc < self.soc_lo)
+            | (o.soc > self.soc_hi)
+            | (o.t_cell_c > self.t_hi)
+            | (o.current_a.abs() < self.i_lo)
+            | (o.time_s > self.time_hi)
+    }
+}
+
 fn checks_of(l: &Limits, run_level: bool, out: &mut Vec<Check>) {
     let mut add = |v: Option<f64>, reason| {
         if let Some(threshold) = v {
@@ -488,7 +537,9 @@ fn run_into(mut sim: Simulator, protocol: &Protocol, trace: &mut Trace) -> Resul
         _ => sim.output(),
     };
     trace.push(&first, 0);
-    let mut last = first;
+    // The last row is the committed state: rebuilt from the trace when a check needs it, so the rows are not
+    // also copied into a `last` output every step.
+    let mut t_last = first.time_s;
     let mut checks: Vec<Check> = Vec::with_capacity(16);
     for (k, st) in flat.iter().enumerate() {
         let (duration, until) = match st {
@@ -522,6 +573,7 @@ fn run_into(mut sim: Simulator, protocol: &Protocol, trace: &mut Trace) -> Resul
             }),
         );
         // A run starting beyond a run-level cut-off stops at once (as PyBaMM refuses to start).
+        let last = trace.last_output();
         if k == 0 {
             if let Some(c) = checks.iter().find(|c| c.run_level && c.f(&last) < 0.0) {
                 trace.events.push(super::trace::Event { time_s: last.time_s, step: k, reason: c.reason });
@@ -533,44 +585,42 @@ fn run_into(mut sim: Simulator, protocol: &Protocol, trace: &mut Trace) -> Resul
         if checks.iter().any(|c| !c.run_level && c.f(&last) <= 0.0) {
             continue;
         }
-        let t_start = last.time_s;
+        let bounds = Bounds::of(&checks);
+        let t_start = t_last;
         let t_end = t_start + duration;
         let mut hint = 0usize;
         let mut ended_run = false;
-        while last.time_s < t_end - 1e-9 {
-            let h = (t_end - last.time_s).min(dt);
-            let h = if t_end - (last.time_s + h) < 1e-9 { t_end - last.time_s } else { h };
+        while t_last < t_end - 1e-9 {
+            let h = (t_end - t_last).min(dt);
+            let h = if t_end - (t_last + h) < 1e-9 { t_end - t_last } else { h };
             let input = match st {
                 Flat::Fixed { input, .. } => *input,
                 Flat::SocDrop { current_a, .. } => Input::Current { current_a: *current_a },
                 Flat::Drive { profile, scale, .. } => {
                     // Mean of the piecewise-linear current over the step (midpoint rule).
-                    let tm = last.time_s - t_start + 0.5 * h;
+                    let tm = t_last - t_start + 0.5 * h;
                     Input::Current { current_a: scale * profile.current_at(tm, &mut hint) }
                 }
             };
             // Step in place; a step that crosses a cut-off is undone and located inside.
             let (cur_i, last_i) = sim.currents();
             let i = sim.current_for(input, h)?;
-            sim.advance_in_place(i, h)?;
-            let out = sim.output();
-            match first_crossing(&checks, &last, &out) {
-                None => {
-                    trace.push(&out, k as u32);
-                    last = out;
-                }
-                Some(_) => {
-                    sim.restore(&last, cur_i, last_i)?;
-                    let (out, c) = locate_event(&mut sim, &checks, &last, input, h)?;
-                    trace.push(&out, k as u32);
-                    last = out;
-                    trace.events.push(super::trace::Event { time_s: out.time_s, step: k, reason: c.reason });
-                    if c.run_level {
-                        ended_run = true;
-                    }
-                    break;
-                }
+            let out = sim.advance_output(i, h)?;
+            let crossed =
+                bounds.outside(&out) && first_crossing(&checks, &trace.last_output(), &out).is_some();
+            if !crossed {
+                trace.push(&out, k as u32);
+                t_last = out.time_s;
+                continue;
             }
+            let last = trace.last_output();
+            sim.restore(&last, cur_i, last_i)?;
+            let (out, c) = locate_event(&mut sim, &checks, &last, input, h)?;
+            trace.push(&out, k as u32);
+            t_last = out.time_s;
+            trace.events.push(super::trace::Event { time_s: out.time_s, step: k, reason: c.reason });
+            ended_run = c.run_level;
+            break;
         }
         if ended_run {
             trace.end_reason = trace.events.last().map_or(EndReason::Duration, |e| e.reason);

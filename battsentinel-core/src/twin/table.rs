@@ -29,17 +29,27 @@ pub(crate) fn locate(grid: &[f64], x: f64, hint: &mut usize) -> (usize, f64) {
 }
 
 /// A validated interpolation axis with the reciprocal of every segment width, so that locating a point costs
-/// a multiplication instead of a division.
+/// a multiplication instead of a division. An evenly spaced axis (detected when it is built) is located in
+/// O(1) from `(v − x₀)/Δx`, without a search.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Axis {
     x: Vec<f64>,
     inv_dx: Vec<f64>,
+    /// `(x₀, 1/Δx)` when the breakpoints are evenly spaced (to 1e-6 of a step).
+    uniform: Option<(f64, f64)>,
 }
 
 impl Axis {
     /// The axis of a checked grid (strictly increasing, at least two points).
     pub(crate) fn new(x: &[f64]) -> Self {
-        Self { x: x.to_vec(), inv_dx: x.windows(2).map(|w| 1.0 / (w[1] - w[0])).collect() }
+        let n = x.len();
+        let step = (x[n - 1] - x[0]) / (n - 1) as f64;
+        let even = x.iter().enumerate().all(|(k, &v)| (v - (x[0] + k as f64 * step)).abs() <= 1e-6 * step);
+        Self {
+            x: x.to_vec(),
+            inv_dx: x.windows(2).map(|w| 1.0 / (w[1] - w[0])).collect(),
+            uniform: even.then(|| (x[0], 1.0 / step)),
+        }
     }
 
     /// The breakpoints.
@@ -59,12 +69,30 @@ impl Axis {
         (i, (v - self.x[i]) * self.inv_dx[i])
     }
 
-    /// The segment of `v` only.
+    /// The weight of `v` in segment `i` (0 at `x[i]`, 1 at `x[i + 1]`).
+    #[inline(always)]
+    pub(crate) fn weight(&self, v: f64, i: usize) -> f64 {
+        (v - self.x[i]) * self.inv_dx[i]
+    }
+
+    /// The segment of `v` only: the last `i ≤ len − 2` with `x[i] ≤ v` (0 below the axis). The segment of
+    /// the previous call (`hint`) is tried first (a slowly moving value stays in it, and the branch is
+    /// predicted, so the index does not wait for `v`); otherwise an even axis computes the segment and any
+    /// other searches from the hint. Both then step to the exact segment, so the result does not depend on
+    /// the start.
     #[inline(always)]
     pub(crate) fn segment(&self, v: f64, hint: &mut usize) -> usize {
         let x = &self.x[..];
         let last = x.len() - 2;
         let mut i = (*hint).min(last);
+        if v >= x[i] && (v < x[i + 1] || i == last) {
+            return i;
+        }
+        if let Some((x0, inv_step)) = self.uniform {
+            let f = (v - x0) * inv_step;
+            // `as` saturates; NaN and negative values give 0.
+            i = if f > 0.0 { (f as usize).min(last) } else { 0 };
+        }
         if v < x[i] {
             while i > 0 && v < x[i] {
                 i -= 1;
@@ -165,30 +193,58 @@ impl Grid3 {
     }
 
     /// Trilinear interpolation of every table at (T, I, SoC): slot `q` goes to `out[dest[q]]`.
+    ///
+    /// The tables are first interpolated in current at the four (T, SoC) corners of the located cell, then
+    /// bilinearly in (T, SoC). The corners are kept in `hint` and reused while the current (bit for bit) and
+    /// the T and SoC segments are unchanged, as in a constant-current step, so the result does not depend
+    /// on whether they were reused.
     #[inline(always)]
     pub(crate) fn eval_into(
         &self,
         t_c: f64,
         current_a: f64,
         soc: f64,
-        hint: &mut [usize; 3],
+        hint: &mut GridHint,
         dest: &[usize; MAX_SLOTS],
         out: &mut [f64; MAX_SLOTS],
     ) {
-        let (it, wt) = self.t.locate(t_c, &mut hint[0]);
-        let (ii, wi) = self.i.locate(current_a, &mut hint[1]);
-        let (is, ws) = self.s.locate(soc, &mut hint[2]);
-        let k = self.k;
-        let si = self.s.len() * k;
-        let st = self.i.len() * si;
-        let base = it * st + ii * si + is * k;
-        let v = &self.values[base..base + st + si + 2 * k];
+        let it = self.t.segment(t_c, &mut hint.seg[0]);
+        let is = self.s.segment(soc, &mut hint.seg[2]);
+        let key = (it, is, current_a.to_bits());
         let lerp = |a: f64, c: f64, w: f64| a + w * (c - a);
-        for q in 0..k.min(MAX_SLOTS) {
-            let s = |o: usize| lerp(v[o + q], v[o + k + q], ws);
-            let (c00, c01, c10, c11) = (s(0), s(si), s(st), s(st + si));
-            out[dest[q]] = lerp(lerp(c00, c01, wi), lerp(c10, c11, wi), wt);
+        let k = self.k.min(MAX_SLOTS);
+        if hint.key != key {
+            let (ii, wi) = self.i.locate(current_a, &mut hint.seg[1]);
+            let si = self.s.len() * self.k;
+            let st = self.i.len() * si;
+            let base = it * st + ii * si + is * self.k;
+            let v = &self.values[base..base + st + si + 2 * self.k];
+            for (q, corners) in hint.corners.iter_mut().enumerate().take(k) {
+                let c = |o: usize| lerp(v[o + q], v[o + si + q], wi);
+                *corners = [c(0), c(self.k), c(st), c(st + self.k)];
+            }
+            hint.key = key;
         }
+        let wt = self.t.weight(t_c, it);
+        let ws = self.s.weight(soc, is);
+        for (q, c) in hint.corners.iter().enumerate().take(k) {
+            out[dest[q]] = lerp(lerp(c[0], c[1], ws), lerp(c[2], c[3], ws), wt);
+        }
+    }
+}
+
+/// The state of one [`Grid3`]'s lookups: the segments found last, and the tables interpolated in current at
+/// the four (T, SoC) corners of the located cell, for `key` = (T segment, SoC segment, current bits).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GridHint {
+    seg: [usize; 3],
+    key: (usize, usize, u64),
+    corners: [[f64; 4]; MAX_SLOTS],
+}
+
+impl Default for GridHint {
+    fn default() -> Self {
+        Self { seg: [0; 3], key: (usize::MAX, usize::MAX, 0), corners: [[0.0; 4]; MAX_SLOTS] }
     }
 }
 

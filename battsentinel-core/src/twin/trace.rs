@@ -136,6 +136,34 @@ impl Trace {
         self.step.push(step);
     }
 
+    /// The last row as an [`Output`] (entries past `n_rc` are 0); the zero output when the trace is empty.
+    pub(crate) fn last_output(&self) -> Output {
+        let k = self.len().wrapping_sub(1);
+        let at = |c: &Vec<f64>| c.get(k).copied().unwrap_or(0.0);
+        let mut o = Output {
+            time_s: at(&self.time_s),
+            current_a: at(&self.current_a),
+            voltage_v: at(&self.voltage_v),
+            ocv_v: at(&self.ocv_v),
+            soc: at(&self.soc),
+            v_r0_v: at(&self.v_r0_v),
+            v_rc_v: [0.0; MAX_RC],
+            r0_ohm: at(&self.r0_ohm),
+            r_ohm: [0.0; MAX_RC],
+            c_farad: [0.0; MAX_RC],
+            t_cell_c: at(&self.t_cell_c),
+            t_jig_c: at(&self.t_jig_c),
+            q_gen_w: at(&self.q_gen_w),
+            power_w: at(&self.power_w),
+        };
+        for j in 0..self.n_rc.min(MAX_RC) {
+            o.v_rc_v[j] = at(&self.v_rc_v[j]);
+            o.r_ohm[j] = at(&self.r_ohm[j]);
+            o.c_farad[j] = at(&self.c_farad[j]);
+        }
+        o
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.time_s.len()
