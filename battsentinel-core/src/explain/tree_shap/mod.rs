@@ -91,6 +91,8 @@ impl Tree {
                 return Err(ExplainError::InvalidTree { node: i, reason: "NaN threshold" });
             }
         }
+        // Row-major values: the coalition walk reads each leaf's outputs as one slice.
+        let value = if value.is_standard_layout() { value } else { value.as_standard_layout().into_owned() };
         Ok(Self { children_left, children_right, feature, threshold, value, node_cover })
     }
 

@@ -338,11 +338,11 @@ fn parse_raw(data: &[u8]) -> Result<RawImage, ThermalError> {
         Ok((width, height, counts, RawEncoding::Tiff))
     } else {
         let pixels = Bytes::new(body, "raw thermal pixels", endian).slice(0, 2 * n)?;
-        // One loop per byte order (a branch-free body, which vectorises).
-        let pairs = pixels.chunks_exact(2);
+        // One loop per byte order over fixed-size pairs (a branch-free body, which vectorises).
+        let (pairs, _) = pixels.as_chunks::<2>();
         let counts = match endian {
-            Endian::Little => pairs.map(|p| u16::from_le_bytes([p[0], p[1]])).collect(),
-            Endian::Big => pairs.map(|p| u16::from_be_bytes([p[0], p[1]])).collect(),
+            Endian::Little => pairs.iter().map(|&p| u16::from_le_bytes(p)).collect(),
+            Endian::Big => pairs.iter().map(|&p| u16::from_be_bytes(p)).collect(),
         };
         Ok((width, height, counts, RawEncoding::Uncompressed))
     }
