@@ -523,11 +523,17 @@ impl Simulator {
     /// The parameters at `s` with current `i`.
     #[inline(always)]
     fn eval(&mut self, s: &State, i: f64) -> Result<Eval, SimError> {
+        let (ocv, dudt) = self.ocv_dudt(s);
+        self.eval_rc(s, i, ocv, dudt)
+    }
+
+    /// The OCV and dU/dT at `s` (independent of the current).
+    #[inline(always)]
+    fn ocv_dudt(&mut self, s: &State) -> (f64, f64) {
         let m = &*self.p.m;
         let h = &mut self.hints;
         let ocv = m.ocv.eval_hint(s.soc, s.t_cell_c, &mut h.ocv);
-        let dudt = m.dudt.eval_hint(ocv, s.t_cell_c, &mut h.dudt);
-        self.eval_rc(s, i, ocv, dudt)
+        (ocv, m.dudt.eval_hint(ocv, s.t_cell_c, &mut h.dudt))
     }
 
     /// As [`Simulator::eval`] with the OCV and dU/dT (which do not depend on the current) already known.
@@ -543,10 +549,7 @@ impl Simulator {
     /// As [`Simulator::eval`], with a flag (false when a value is unusable) instead of a `Result`.
     #[inline(always)]
     fn eval_all(&mut self, s: &State, i: f64) -> (Eval, bool) {
-        let m = &*self.p.m;
-        let h = &mut self.hints;
-        let ocv = m.ocv.eval_hint(s.soc, s.t_cell_c, &mut h.ocv);
-        let dudt = m.dudt.eval_hint(ocv, s.t_cell_c, &mut h.dudt);
+        let (ocv, dudt) = self.ocv_dudt(s);
         self.eval_parts(s, i, ocv, dudt)
     }
 
