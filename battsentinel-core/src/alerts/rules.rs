@@ -410,8 +410,12 @@ pub struct Plausible {
 /// "#).unwrap();
 /// assert_eq!(rules.rules[0].severity, Severity::Critical);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// Deserializing a `RuleSet` (from any serde format, also inside an alert engine snapshot) reads it as a JSON
+/// value and takes the path of [`RuleSet::from_json_str`] up to validation (which [`RuleSet::validate`] and
+/// the engine do): errors name the rule and the field, and the rule types are compiled for one deserializer
+/// only (a smaller WebAssembly module).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleSet {
     /// Format version (1).
     #[serde(default = "version_one")]
@@ -432,6 +436,13 @@ pub struct RuleSet {
 
 fn version_one() -> u32 {
     1
+}
+
+impl<'de> Deserialize<'de> for RuleSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        RuleSet::parse_json_value(value).map_err(serde::de::Error::custom)
+    }
 }
 
 /// The part of a file outside `[[rule]]`, deserialized on its own so errors can be attributed.
@@ -494,7 +505,14 @@ impl RuleSet {
     }
 
     /// Deserializes and validates a parsed rule file (JSON, or TOML converted by [`toml_to_json`]).
-    fn from_json_value(mut value: serde_json::Value) -> Result<RuleSet, RuleError> {
+    fn from_json_value(value: serde_json::Value) -> Result<RuleSet, RuleError> {
+        let set = Self::parse_json_value(value)?;
+        set.validate()?;
+        Ok(set)
+    }
+
+    /// Deserializes a parsed rule file without validating it (errors name the rule and the field).
+    fn parse_json_value(mut value: serde_json::Value) -> Result<RuleSet, RuleError> {
         let rules_value = value.as_object_mut().and_then(|o| o.remove("rule"));
         let head: Head = serde_path_to_error::deserialize(value).map_err(|e| RuleError::FileField {
             field: path_string(e.path()),
@@ -520,15 +538,13 @@ impl RuleSet {
             })?;
             rules.push(rule);
         }
-        let set = RuleSet {
+        Ok(RuleSet {
             version: head.version,
             params: head.params,
             profiles: head.profiles,
             plausible: head.plausible,
             rules,
-        };
-        set.validate()?;
-        Ok(set)
+        })
     }
 
     /// Serializes to TOML (round-trips through [`RuleSet::from_toml_str`]).
