@@ -44,8 +44,10 @@ pub struct Hotspot {
     pub delta_t_mean_c: f64,
 }
 
-/// Labels of the above-threshold components (0 = none) and their hotspots.
+/// The above-threshold components and their hotspots; with `labels` when asked for.
 pub(crate) struct HotspotMap {
+    /// Label of each pixel (0 = none; components numbered from 1 in row-major order of their first pixel);
+    /// empty unless [`find_hotspots`] was asked for labels.
     pub(crate) labels: Vec<u32>,
     pub(crate) hotspots: Vec<Hotspot>,
     /// Label of each reported hotspot, same order.
@@ -53,11 +55,47 @@ pub(crate) struct HotspotMap {
     pub(crate) background_c: f64,
 }
 
-/// Finds the components of finite pixels `>= threshold_c`, keeps those of at least `min_area_px` pixels
-/// (the `max_hotspots` hottest), and measures them against the background: the median of the valid pixels
-/// outside every above-threshold component. Those are exactly the finite pixels below the threshold, i.e. the
-/// `n_outside` smallest valid values, so `background(n_outside)` computes it from the image's order
+/// A horizontal run of hot pixels `[start, end)` (pixel indices) in one row, with its sums.
+struct Run {
+    row: usize,
+    /// First and one-past-last column.
+    cols: (usize, usize),
+    sum: f64,
+    /// Peak value and its index (the first in the run).
+    peak: (f64, usize),
+}
+
+/// Union–find root of run `i`, with path halving.
+fn root(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+/// Index of the first value `>= threshold` in `data[from..]` (NaN compares false), plus `from`. Blocks of 16
+/// values are tested branch-free (a vectorised compare), so a cold background costs one branch per block.
+fn next_at_or_above(data: &[f64], from: usize, threshold: f64) -> Option<usize> {
+    let rest = &data[from..];
+    let (blocks, tail) = rest.as_chunks::<16>();
+    for (b, block) in blocks.iter().enumerate() {
+        if block.iter().fold(false, |any, &v| any | (v >= threshold)) {
+            return block.iter().position(|&v| v >= threshold).map(|j| from + 16 * b + j);
+        }
+    }
+    tail.iter().position(|&v| v >= threshold).map(|j| from + 16 * blocks.len() + j)
+}
+
+/// Finds the 8-connected components of finite pixels `>= threshold_c`, keeps those of at least `min_area_px`
+/// pixels (the `max_hotspots` hottest), and measures them against the background: the median of the valid
+/// pixels outside every above-threshold component. Those are exactly the finite pixels below the threshold,
+/// i.e. the `n_outside` smallest valid values, so `background(n_outside)` computes it from the image's order
 /// statistics (`n_outside` may be 0: the caller decides, e.g. the image median).
+///
+/// Components are built from horizontal runs of hot pixels (each run is summed as one slice), joined by
+/// union–find with the overlapping runs of the row above (8-connected: columns overlapping or touching
+/// diagonally); no per-pixel label array is written unless `with_labels` asks for it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn find_hotspots(
     data: &[f64],
@@ -67,11 +105,62 @@ pub(crate) fn find_hotspots(
     min_area_px: usize,
     max_hotspots: usize,
     n_valid: usize,
+    with_labels: bool,
     background: impl FnOnce(usize) -> f64,
 ) -> HotspotMap {
-    let hot = |i: usize| data[i].is_finite() && data[i] >= threshold_c;
-    let mut labels = vec![0u32; data.len()];
-    let mut stack: Vec<usize> = Vec::new();
+    let hot = |v: f64| v.is_finite() && v >= threshold_c;
+    let mut runs: Vec<Run> = Vec::new();
+    let mut parent: Vec<usize> = Vec::new();
+    // Runs of the previous row: `prev..cur_start` in `runs`.
+    let mut prev = 0;
+    for r in 0..height {
+        let row = &data[r * width..(r + 1) * width];
+        let cur_start = runs.len();
+        let mut c = 0;
+        while c < width {
+            let Some(j) = next_at_or_above(row, c, threshold_c) else { break };
+            if !hot(row[j]) {
+                // +inf: at or above, but not a temperature.
+                c = j + 1;
+                continue;
+            }
+            let end = row[j..].iter().position(|&v| !hot(v)).map_or(width, |k| j + k);
+            let seg = &row[j..end];
+            // First maximum of the run (strictly greater wins, so ties keep the first).
+            let mut peak = (seg[0], j);
+            for (k, &v) in seg.iter().enumerate().skip(1) {
+                if v > peak.0 {
+                    peak = (v, j + k);
+                }
+            }
+            let id = runs.len();
+            runs.push(Run {
+                row: r,
+                cols: (j, end),
+                sum: seg.iter().sum(),
+                peak: (peak.0, r * width + peak.1),
+            });
+            parent.push(id);
+            // Join the runs of the row above whose columns overlap [j − 1, end] (8-connectivity).
+            while prev < cur_start && runs[prev].cols.1 < j {
+                prev += 1;
+            }
+            let mut k = prev;
+            while k < cur_start && runs[k].cols.0 <= end {
+                let (a, b) = (root(&mut parent, k), root(&mut parent, id));
+                if a != b {
+                    // The smaller id (earlier in row-major order) stays the root.
+                    let (lo, hi) = (a.min(b), a.max(b));
+                    parent[hi] = lo;
+                }
+                k += 1;
+            }
+            // The last run above that reached past `end` may also touch the next run of this row.
+            prev = k.saturating_sub(1).max(prev);
+            c = end;
+        }
+        prev = cur_start;
+    }
     struct Acc {
         label: u32,
         area: usize,
@@ -82,57 +171,51 @@ pub(crate) fn find_hotspots(
         peak_i: usize,
         bbox: PixelRect,
     }
+    // Components in order of their first run (row-major order of their first pixel): label = position + 1.
     let mut comps: Vec<Acc> = Vec::new();
-    let mut next = 0u32;
-    let mut from = 0;
-    // Jump to the next pixel at or above the threshold (NaN compares false; ±inf is checked below).
-    while let Some(j) = data[from..].iter().position(|&v| v >= threshold_c) {
-        let seed = from + j;
-        from = seed + 1;
-        if labels[seed] != 0 || !hot(seed) {
-            continue;
+    let mut comp_of = vec![usize::MAX; runs.len()];
+    for i in 0..runs.len() {
+        let rt = root(&mut parent, i);
+        let run = &runs[i];
+        let (c0, c1) = run.cols;
+        let len = c1 - c0;
+        if rt == i {
+            comp_of[i] = comps.len();
+            comps.push(Acc {
+                label: comps.len() as u32 + 1,
+                area: 0,
+                sum: 0.0,
+                sum_r: 0.0,
+                sum_c: 0.0,
+                peak: f64::NEG_INFINITY,
+                peak_i: run.peak.1,
+                bbox: PixelRect { row_min: run.row, col_min: c0, row_max: run.row, col_max: c1 - 1 },
+            });
+        } else {
+            comp_of[i] = comp_of[rt];
         }
-        next += 1;
-        let (r0, c0) = (seed / width, seed % width);
-        let mut acc = Acc {
-            label: next,
-            area: 0,
-            sum: 0.0,
-            sum_r: 0.0,
-            sum_c: 0.0,
-            peak: f64::NEG_INFINITY,
-            peak_i: seed,
-            bbox: PixelRect { row_min: r0, col_min: c0, row_max: r0, col_max: c0 },
-        };
-        labels[seed] = next;
-        stack.push(seed);
-        while let Some(i) = stack.pop() {
-            let (r, c) = (i / width, i % width);
-            let v = data[i];
-            acc.area += 1;
-            acc.sum += v;
-            acc.sum_r += r as f64;
-            acc.sum_c += c as f64;
-            if v > acc.peak || (v == acc.peak && i < acc.peak_i) {
-                acc.peak = v;
-                acc.peak_i = i;
-            }
-            acc.bbox.row_min = acc.bbox.row_min.min(r);
-            acc.bbox.row_max = acc.bbox.row_max.max(r);
-            acc.bbox.col_min = acc.bbox.col_min.min(c);
-            acc.bbox.col_max = acc.bbox.col_max.max(c);
-            for nr in r.saturating_sub(1)..=(r + 1).min(height - 1) {
-                for nc in c.saturating_sub(1)..=(c + 1).min(width - 1) {
-                    let j = nr * width + nc;
-                    if labels[j] == 0 && hot(j) {
-                        labels[j] = next;
-                        stack.push(j);
-                    }
-                }
-            }
+        let a = &mut comps[comp_of[i]];
+        a.area += len;
+        a.sum += run.sum;
+        a.sum_r += (run.row * len) as f64;
+        // Sum of the columns c0..c1 (exact in f64 below 2^53).
+        a.sum_c += ((c0 + c1 - 1) * len / 2) as f64;
+        if run.peak.0 > a.peak {
+            (a.peak, a.peak_i) = run.peak;
         }
-        comps.push(acc);
+        a.bbox.row_max = run.row;
+        a.bbox.col_min = a.bbox.col_min.min(c0);
+        a.bbox.col_max = a.bbox.col_max.max(c1 - 1);
     }
+    let labels = if with_labels {
+        let mut labels = vec![0u32; data.len()];
+        for (run, &k) in runs.iter().zip(&comp_of) {
+            labels[run.row * width + run.cols.0..run.row * width + run.cols.1].fill(comps[k].label);
+        }
+        labels
+    } else {
+        Vec::new()
+    };
     let n_hot: usize = comps.iter().map(|a| a.area).sum();
     let background_c = background(n_valid.saturating_sub(n_hot));
     comps.retain(|a| a.area >= min_area_px.max(1));
@@ -295,7 +378,7 @@ mod tests {
             d[r * w + c] = 30.0;
         }
         d[4 * w + 6] = 40.0;
-        let m = find_hotspots(&d, w, h, 25.0, 1, 10, w * h, |n| bg(&d, n));
+        let m = find_hotspots(&d, w, h, 25.0, 1, 10, w * h, true, |n| bg(&d, n));
         assert_eq!(m.hotspots.len(), 2);
         assert_eq!(m.background_c, 20.0);
         let hot = &m.hotspots[0];
@@ -306,9 +389,87 @@ mod tests {
         assert_eq!(blob.delta_t_mean_c, 10.0);
         assert_eq!(blob.bbox, PixelRect { row_min: 1, col_min: 1, row_max: 2, col_max: 2 });
         // Minimum area drops the single pixel, but it stays out of the background.
-        let m = find_hotspots(&d, w, h, 25.0, 2, 10, w * h, |n| bg(&d, n));
+        let m = find_hotspots(&d, w, h, 25.0, 2, 10, w * h, true, |n| bg(&d, n));
         assert_eq!(m.hotspots.len(), 1);
         assert_eq!(m.labels.iter().filter(|&&l| l != 0).count(), 5);
+    }
+
+    /// The run-based components equal a plain 8-neighbour flood fill (labels in row-major order of each
+    /// component's first pixel) on random images with NaN and ±inf pixels.
+    #[test]
+    fn runs_equal_a_flood_fill() {
+        let mut rng = crate::rng::seeded(11);
+        for case in 0..200 {
+            let (w, h) = (rand::Rng::gen_range(&mut rng, 1..40), rand::Rng::gen_range(&mut rng, 1..30));
+            let p_hot = [0.1, 0.4, 0.6, 0.9][case % 4];
+            let d: Vec<f64> = (0..w * h)
+                .map(|_| match rand::Rng::gen_range(&mut rng, 0..100) {
+                    0 => f64::NAN,
+                    1 => f64::INFINITY,
+                    2 => f64::NEG_INFINITY,
+                    _ if rand::Rng::gen_bool(&mut rng, p_hot) => {
+                        30.0 + rand::Rng::gen_range(&mut rng, 0..5) as f64
+                    }
+                    _ => 20.0,
+                })
+                .collect();
+            let hot = |i: usize| d[i].is_finite() && d[i] >= 25.0;
+            // Reference: flood fill from each unlabelled hot pixel in row-major order.
+            let mut want = vec![0u32; w * h];
+            let mut comps: Vec<Vec<usize>> = Vec::new();
+            for seed in 0..w * h {
+                if !hot(seed) || want[seed] != 0 {
+                    continue;
+                }
+                let label = comps.len() as u32 + 1;
+                let (mut stack, mut members) = (vec![seed], Vec::new());
+                want[seed] = label;
+                while let Some(i) = stack.pop() {
+                    members.push(i);
+                    let (r, c) = ((i / w) as isize, (i % w) as isize);
+                    for (dr, dc) in (-1..=1).flat_map(|a| (-1..=1).map(move |b| (a, b))) {
+                        let (nr, nc) = (r + dr, c + dc);
+                        if nr >= 0 && nc >= 0 && (nr as usize) < h && (nc as usize) < w {
+                            let j = nr as usize * w + nc as usize;
+                            if hot(j) && want[j] == 0 {
+                                want[j] = label;
+                                stack.push(j);
+                            }
+                        }
+                    }
+                }
+                members.sort_unstable();
+                comps.push(members);
+            }
+            let m = find_hotspots(&d, w, h, 25.0, 1, usize::MAX, w * h, true, |_| 0.0);
+            assert_eq!(m.labels, want, "case {case}: {w}x{h}");
+            assert_eq!(m.hotspots.len(), comps.len());
+            for (hs, &label) in m.hotspots.iter().zip(&m.hotspot_labels) {
+                let members = &comps[label as usize - 1];
+                let peak_i = *members.iter().reduce(|a, b| if d[*b] > d[*a] { b } else { a }).unwrap();
+                assert_eq!(
+                    (hs.area_px, hs.peak_c, hs.peak_at.row * w + hs.peak_at.col),
+                    (members.len(), d[peak_i], peak_i)
+                );
+                let rows = members.iter().map(|i| i / w);
+                let cols = members.iter().map(|i| i % w);
+                let bbox = PixelRect {
+                    row_min: rows.clone().min().unwrap(),
+                    col_min: cols.clone().min().unwrap(),
+                    row_max: rows.clone().max().unwrap(),
+                    col_max: cols.clone().max().unwrap(),
+                };
+                assert_eq!(hs.bbox, bbox);
+                let n = members.len() as f64;
+                assert_eq!(hs.centroid_row, rows.sum::<usize>() as f64 / n);
+                assert_eq!(hs.centroid_col, cols.sum::<usize>() as f64 / n);
+                assert_relative_eq!(
+                    hs.mean_c,
+                    members.iter().map(|&i| d[i]).sum::<f64>() / n,
+                    max_relative = 1e-14
+                );
+            }
+        }
     }
 
     #[test]
@@ -318,7 +479,7 @@ mod tests {
         d[0] = 5.0;
         d[5] = 5.0;
         d[10] = 5.0;
-        let m = find_hotspots(&d, w, h, 1.0, 1, 10, 16, |n| bg(&d, n));
+        let m = find_hotspots(&d, w, h, 1.0, 1, 10, 16, true, |n| bg(&d, n));
         assert_eq!(m.hotspots.len(), 1);
         assert_eq!(m.hotspots[0].area_px, 3);
     }

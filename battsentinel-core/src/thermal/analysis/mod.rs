@@ -302,6 +302,7 @@ pub fn analyze(img: &ThermalImage, params: &ThermalAnalysisParams) -> Result<The
         p.min_hotspot_area_px,
         p.max_hotspots,
         stats.n_valid,
+        false,
         |n| {
             if n > 0 {
                 order.quantiles_of_smallest(n, &[0.5])[0]

@@ -167,32 +167,77 @@ pub(crate) struct CountCoding<'a> {
     counts: &'a [u16],
     lo: u16,
     lut: Vec<f64>,
-    /// `first[c − lo]`: the first pixel of count `c`.
-    first: Vec<usize>,
+}
+
+/// Histograms of 16-bit counts in four interleaved lanes (pixel `i` goes to lane `i mod 4`): consecutive
+/// equal counts then increment different memory, so the increments do not wait on each other (a single
+/// histogram stalls on store-to-load forwarding in smooth images, where neighbours often share a count).
+/// `bins` holds the four lanes one after the other, `len` bins each.
+struct LaneHist<'b> {
+    bins: &'b mut [u32],
+    len: usize,
+}
+
+impl LaneHist<'_> {
+    /// Counts `counts` (each `c − lo < len`) and calls `each(k, i)` for the bin `k` of the `i`-th count.
+    fn add(&mut self, counts: &[u16], lo: u16, mut each: impl FnMut(usize, usize)) {
+        let (h0, rest) = self.bins.split_at_mut(self.len);
+        let (h1, rest) = rest.split_at_mut(self.len);
+        let (h2, h3) = rest.split_at_mut(self.len);
+        let (quads, tail) = counts.as_chunks::<4>();
+        for (q, quad) in quads.iter().enumerate() {
+            let k = quad.map(|c| usize::from(c - lo));
+            h0[k[0]] += 1;
+            h1[k[1]] += 1;
+            h2[k[2]] += 1;
+            h3[k[3]] += 1;
+            for (j, &kj) in k.iter().enumerate() {
+                each(kj, 4 * q + j);
+            }
+        }
+        for (j, &c) in tail.iter().enumerate() {
+            let k = usize::from(c - lo);
+            h0[k] += 1;
+            each(k, 4 * quads.len() + j);
+        }
+    }
+
+    /// Adds lanes 1–3 of bins `range` into lane 0 and zeroes them; returns lane 0's bins `range`.
+    fn merge(&mut self, range: std::ops::RangeInclusive<usize>) -> &mut [u32] {
+        let (h0, rest) = self.bins.split_at_mut(self.len);
+        let (h1, rest) = rest.split_at_mut(self.len);
+        let (h2, h3) = rest.split_at_mut(self.len);
+        for k in range.clone() {
+            h0[k] += h1[k] + h2[k] + h3[k];
+            (h1[k], h2[k], h3[k]) = (0, 0, 0);
+        }
+        &mut h0[range]
+    }
 }
 
 impl<'a> CountCoding<'a> {
     /// Checks that `data[i]` is the same value (bit for bit) wherever `counts[i]` is, and that the finite
     /// values do not decrease with the count; returns the coding and the whole image's histogram, or `None`
-    /// (the caller then uses the general path).
+    /// (the caller then uses the general path). Two branch-free passes: the histogram with each count's
+    /// last value, then every pixel against its count's value.
     pub(crate) fn new(data: &[f64], counts: &'a [u16]) -> Option<(Self, Vec<u32>)> {
         if counts.len() != data.len() {
             return None;
         }
         let (lo, hi) = count_range(counts)?;
         let range = usize::from(hi - lo) + 1;
-        let (mut hist, mut lut, mut first) = (vec![0u32; range], vec![0u64; range], vec![0usize; range]);
-        for (i, (&c, &v)) in counts.iter().zip(data).enumerate() {
-            let k = usize::from(c - lo);
-            // Bit patterns: NaN payloads and signed zeros must agree too.
-            if hist[k] == 0 {
-                lut[k] = v.to_bits();
-                first[k] = i;
-            } else if lut[k] != v.to_bits() {
-                return None;
-            }
-            hist[k] += 1;
+        let mut bins = vec![0u32; 4 * range];
+        let mut lut = vec![0u64; range];
+        LaneHist { bins: &mut bins, len: range }.add(counts, lo, |k, i| lut[k] = data[i].to_bits());
+        // Bit patterns: NaN payloads and signed zeros must agree too.
+        let same =
+            counts.iter().zip(data).fold(true, |ok, (&c, &v)| ok & (lut[usize::from(c - lo)] == v.to_bits()));
+        if !same {
+            return None;
         }
+        LaneHist { bins: &mut bins, len: range }.merge(0..=range - 1);
+        bins.truncate(range);
+        let hist = bins;
         let mut lut: Vec<f64> = lut.into_iter().map(f64::from_bits).collect();
         let mut prev = f64::NEG_INFINITY;
         for (&h, v) in hist.iter().zip(lut.iter_mut()) {
@@ -204,7 +249,7 @@ impl<'a> CountCoding<'a> {
                 prev = *v;
             }
         }
-        Some((CountCoding { counts, lo, lut, first }, hist))
+        Some((CountCoding { counts, lo, lut }, hist))
     }
 
     /// [`area_stats`] of the whole coded image, from the histogram [`CountCoding::new`] returned.
@@ -214,14 +259,7 @@ impl<'a> CountCoding<'a> {
         hist: &[u32],
     ) -> Option<(TemperatureStats, OrderStats<'b>)> {
         let tally = Tally::from_hist(hist, &self.lut);
-        let (&lo, &hi) = tally.values.first().zip(tally.values.last())?;
-        // The first pixel of the extreme values, over every count that codes them.
-        let first_of = |target: f64| {
-            self.lut.iter().zip(&self.first).filter(|(&v, _)| v == target).map(|(_, &i)| i).min().unwrap_or(0)
-        };
-        let positions = (first_of(lo), first_of(hi));
-        let (n, moments) = (tally.n, tally.moments());
-        Some(finish(&area, n, (lo, hi), moments, OrderStats::Tallied(tally), Some(positions)))
+        tallied_area_stats(area, tally)
     }
 
     /// [`area_stats`] of an area of the coded image; `scratch`: a buffer of zeros, left zeroed.
@@ -236,7 +274,9 @@ impl<'a> CountCoding<'a> {
 
     /// The tally of `area` (of the coded image); `scratch`: a buffer of zeros, left zeroed.
     fn tally(&self, area: &Area<'_>, scratch: &mut Vec<u32>) -> Tally {
-        scratch.resize(self.lut.len(), 0);
+        let len = self.lut.len();
+        scratch.resize(4 * len, 0);
+        let mut hist = LaneHist { bins: scratch, len };
         let (mut lo, mut hi) = (usize::MAX, 0usize);
         for (s, seg) in area.segments() {
             let counts = &self.counts[s..s + seg.len()];
@@ -244,15 +284,14 @@ impl<'a> CountCoding<'a> {
                 lo = lo.min(usize::from(a - self.lo));
                 hi = hi.max(usize::from(b - self.lo));
             }
-            for &c in counts {
-                scratch[usize::from(c - self.lo)] += 1;
-            }
+            hist.add(counts, self.lo, |_, _| {});
         }
         if lo > hi {
             return Tally { values: Vec::new(), before: Vec::new(), n: 0 };
         }
-        let tally = Tally::from_hist(&scratch[lo..=hi], &self.lut[lo..=hi]);
-        scratch[lo..=hi].fill(0);
+        let merged = hist.merge(lo..=hi);
+        let tally = Tally::from_hist(merged, &self.lut[lo..=hi]);
+        merged.fill(0);
         tally
     }
 }
@@ -441,9 +480,9 @@ fn finish<'a>(
     mut order: OrderStats<'a>,
     positions: Option<(usize, usize)>,
 ) -> (TemperatureStats, OrderStats<'a>) {
-    // The first (row-major) positions of the extremes: an early-exit search.
+    // The first (row-major) positions of the extremes: an early-exit search, 16 values per branch.
     let first = |target: f64| {
-        area.segments().find_map(|(s, seg)| seg.iter().position(|&v| v == target).map(|j| s + j)).unwrap_or(0)
+        area.segments().find_map(|(s, seg)| first_equal(seg, target).map(|j| s + j)).unwrap_or(0)
     };
     let (lo_i, hi_i) = positions.unwrap_or_else(|| (first(lo), first(hi)));
     let q = order.quantiles_of_smallest(n, &[0.5, 0.05, 0.95]);
@@ -462,6 +501,18 @@ fn finish<'a>(
         max_at: pos(hi_i),
     };
     (stats, order)
+}
+
+/// Index of the first value equal to `target` in `seg`. Blocks of 16 values are compared branch-free (a
+/// vectorised compare), so the search costs one branch per block until the block that holds it.
+fn first_equal(seg: &[f64], target: f64) -> Option<usize> {
+    let (blocks, tail) = seg.as_chunks::<16>();
+    for (b, block) in blocks.iter().enumerate() {
+        if block.iter().fold(false, |any, &v| any | (v == target)) {
+            return block.iter().position(|&v| v == target).map(|j| 16 * b + j);
+        }
+    }
+    tail.iter().position(|&v| v == target).map(|j| 16 * blocks.len() + j)
 }
 
 /// Histogram bins over [min, max].

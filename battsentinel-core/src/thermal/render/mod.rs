@@ -173,10 +173,17 @@ pub fn render_png(
     }
     // Hotspots: outline the boundary of each reported component.
     if !report.hotspots.is_empty() {
-        let map =
-            find_hotspots(&img.temperatures_c, w, h, report.hotspot_threshold_c, 1, usize::MAX, 1, |_| {
-                f64::NAN
-            });
+        let map = find_hotspots(
+            &img.temperatures_c,
+            w,
+            h,
+            report.hotspot_threshold_c,
+            1,
+            usize::MAX,
+            1,
+            true,
+            |_| f64::NAN,
+        );
         let mut wanted = vec![false; map.hotspot_labels.iter().copied().max().unwrap_or(0) as usize + 1];
         for hs in report.hotspots.iter().filter(|hs| hs.peak_at.row < h && hs.peak_at.col < w) {
             let l = map.labels[hs.peak_at.row * w + hs.peak_at.col] as usize;
