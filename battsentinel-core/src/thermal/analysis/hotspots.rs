@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::stats::PixelPos;
+use super::stats::{first_where, PixelPos};
 
 /// Pixel rectangle, inclusive bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,19 +74,6 @@ fn root(parent: &mut [usize], mut i: usize) -> usize {
     i
 }
 
-/// Index of the first value `>= threshold` in `data[from..]` (NaN compares false), plus `from`. Blocks of 16
-/// values are tested branch-free (a vectorised compare), so a cold background costs one branch per block.
-fn next_at_or_above(data: &[f64], from: usize, threshold: f64) -> Option<usize> {
-    let rest = &data[from..];
-    let (blocks, tail) = rest.as_chunks::<16>();
-    for (b, block) in blocks.iter().enumerate() {
-        if block.iter().fold(false, |any, &v| any | (v >= threshold)) {
-            return block.iter().position(|&v| v >= threshold).map(|j| from + 16 * b + j);
-        }
-    }
-    tail.iter().position(|&v| v >= threshold).map(|j| from + 16 * blocks.len() + j)
-}
-
 /// Finds the 8-connected components of finite pixels `>= threshold_c`, keeps those of at least `min_area_px`
 /// pixels (the `max_hotspots` hottest), and measures them against the background: the median of the valid
 /// pixels outside every above-threshold component. Those are exactly the finite pixels below the threshold,
@@ -118,7 +105,8 @@ pub(crate) fn find_hotspots(
         let cur_start = runs.len();
         let mut c = 0;
         while c < width {
-            let Some(j) = next_at_or_above(row, c, threshold_c) else { break };
+            // NaN compares false; +inf is at or above but not hot (tested below).
+            let Some(j) = first_where(&row[c..], |v| v >= threshold_c).map(|j| c + j) else { break };
             if !hot(row[j]) {
                 // +inf: at or above, but not a temperature.
                 c = j + 1;

@@ -486,7 +486,7 @@ fn finish<'a>(
 ) -> (TemperatureStats, OrderStats<'a>) {
     // The first (row-major) positions of the extremes: an early-exit search, 16 values per branch.
     let first = |target: f64| {
-        area.segments().find_map(|(s, seg)| first_equal(seg, target).map(|j| s + j)).unwrap_or(0)
+        area.segments().find_map(|(s, seg)| first_where(seg, |v| v == target).map(|j| s + j)).unwrap_or(0)
     };
     let (lo_i, hi_i) = positions.unwrap_or_else(|| (first(lo), first(hi)));
     let q = order.quantiles_of_smallest(n, &[0.5, 0.05, 0.95]);
@@ -507,16 +507,17 @@ fn finish<'a>(
     (stats, order)
 }
 
-/// Index of the first value equal to `target` in `seg`. Blocks of 16 values are compared branch-free (a
-/// vectorised compare), so the search costs one branch per block until the block that holds it.
-fn first_equal(seg: &[f64], target: f64) -> Option<usize> {
+/// Index of the first value of `seg` for which `pred` holds. Blocks of 16 values are tested branch-free (a
+/// vectorised compare for simple predicates), so the search costs one branch per block until the block that
+/// holds it. Used for the extreme positions here and the hotspot threshold scan.
+pub(crate) fn first_where(seg: &[f64], pred: impl Fn(f64) -> bool) -> Option<usize> {
     let (blocks, tail) = seg.as_chunks::<16>();
     for (b, block) in blocks.iter().enumerate() {
-        if block.iter().fold(false, |any, &v| any | (v == target)) {
-            return block.iter().position(|&v| v == target).map(|j| 16 * b + j);
+        if block.iter().fold(false, |any, &v| any | pred(v)) {
+            return block.iter().position(|&v| pred(v)).map(|j| 16 * b + j);
         }
     }
-    tail.iter().position(|&v| v == target).map(|j| 16 * blocks.len() + j)
+    tail.iter().position(|&v| pred(v)).map(|j| 16 * blocks.len() + j)
 }
 
 /// Histogram bins over [min, max].
