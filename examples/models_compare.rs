@@ -101,10 +101,14 @@ fn main() -> Result<()> {
         .kernel(SvmKernel::Rbf { gamma: f("/svm/gamma") })
         .probability(false);
     let (sxtr, sytr) = (xtr.slice(s![..ntr, ..]), ytr.slice(s![..ntr]));
-    let (svm_s, svm) = best(1, || Ok(SvmClassifier::fit(&sp, &sxtr, &sytr)?))?;
+    let (svm_s, svm) = best(repeats, || Ok(SvmClassifier::fit(&sp, &sxtr, &sytr)?))?;
     let sacc = metrics::accuracy(&yte.slice(s![..nte]), &svm.predict(&xte.slice(s![..nte, ..]))?.view())?;
     row("svm accuracy / fit", sacc, f("/svm/accuracy"), svm_s, f("/svm/fit_s"));
-    println!("svm support vectors: ours {} sklearn {}", svm.n_support(), f("/svm/n_support"));
+    println!(
+        "svm support vectors: ours {} summed over the pairwise machines (a row counts once per machine); sklearn {} distinct rows",
+        svm.n_support(),
+        f("/svm/n_support")
+    );
 
     // Isolation forest
     let ip = IsolationForestParams::default().seed(42);
@@ -127,11 +131,40 @@ fn main() -> Result<()> {
     // MLP regressor on Friedman #1
     let (rxtr, rytr) = read_xy(&dir.join("reg_train.csv"))?;
     let (rxte, ryte) = read_xy(&dir.join("reg_test.csv"))?;
-    let mp = MlpParams::default().seed(42);
-    let (mlp_s, mlp) = best(1, || Ok(MlpRegressor::fit(&mp, &rxtr.view(), &rytr.view())?))?;
-    let r2 = mlp.score(&rxte.view(), &ryte.view())?;
-    row("mlp R² / fit", r2, f("/mlp/r2"), mlp_s, f("/mlp/fit_s"));
-    println!("mlp epochs: {}", mlp.n_epochs());
+    // The same seeds as the anchor (`seeds` in sklearn.json); R² is the mean over them, the fit time the first's.
+    let seeds: Vec<u64> = sk
+        .pointer("/mlp/seeds")
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|s| s.as_u64()).collect())
+        .filter(|s: &Vec<u64>| !s.is_empty())
+        .unwrap_or_else(|| vec![42]);
+    let (mut r2s, mut epochs, mut mlp_s) = (Vec::new(), Vec::new(), f64::NAN);
+    for (k, &seed) in seeds.iter().enumerate() {
+        let mp = MlpParams::default().seed(seed);
+        // Timed like the anchor: best of `repeats` for the first seed, one fit for the others.
+        let (s, mlp) = best(if k == 0 { repeats } else { 1 }, || {
+            Ok(MlpRegressor::fit(&mp, &rxtr.view(), &rytr.view())?)
+        })?;
+        if k == 0 {
+            mlp_s = s;
+        }
+        r2s.push(mlp.score(&rxte.view(), &ryte.view())?);
+        epochs.push(mlp.n_epochs());
+    }
+    let r2 = r2s.iter().sum::<f64>() / r2s.len() as f64;
+    row("mlp R² (mean of seeds) / fit", r2, f("/mlp/r2"), mlp_s, f("/mlp/fit_s"));
+    let sk_r2s: Vec<f64> = sk
+        .pointer("/mlp/r2_by_seed")
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+        .unwrap_or_default();
+    let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(" ");
+    println!(
+        "mlp seeds {seeds:?}: R² ours [{}] sklearn [{}]; epochs ours {epochs:?}",
+        fmt(&r2s),
+        fmt(&sk_r2s)
+    );
+    println!("mlp mean R² gap |ours − sklearn| = {:.4} (goal ≤ 0.02)", (r2 - f("/mlp/r2")).abs());
 
     baselines::run(&xtr, &ytr, &xte, &yte, f("/forest/fit_s"))?;
     Ok(())

@@ -28,6 +28,7 @@ OUT = sys.argv[1] if len(sys.argv) > 1 else "target/models_compare"
 REPEATS = int(os.environ.get("MODELS_REPEATS", "3"))
 SVM_TRAIN, SVM_TEST = 4000, 1000
 SVM_C, SVM_GAMMA = 1.0, 0.05
+MLP_SEEDS = list(range(SEED, SEED + int(os.environ.get("MLP_SEEDS", "5"))))
 
 
 def save(path, x, y):
@@ -82,9 +83,18 @@ def main():
     res["iforest"] = {"fit_s": fit_s, "score_samples_s": score_s,
                       "self_rank_corr_other_seed": float(spearmanr(scores, iso2.score_samples(xte))[0])}
 
-    mlp = make_pipeline(StandardScaler(), MLPRegressor(random_state=SEED, max_iter=200))
-    fit_s, _ = best_time(lambda: mlp.fit(xrtr, yrtr))
-    res["mlp"] = {"r2": float(mlp.score(xrte, yrte)), "fit_s": fit_s}
+    # R² of one seed mostly measures that seed's initialisation (it spreads by ~0.02 across seeds on this
+    # task), so both sides report the mean over the same MLP_SEEDS seeds; the fit time is the first seed's.
+    r2s = []
+    for k, seed in enumerate(MLP_SEEDS):
+        mlp = make_pipeline(StandardScaler(), MLPRegressor(random_state=seed, max_iter=200))
+        if k == 0:
+            fit_s, _ = best_time(lambda: mlp.fit(xrtr, yrtr))
+        else:
+            mlp.fit(xrtr, yrtr)
+        r2s.append(float(mlp.score(xrte, yrte)))
+    res["mlp"] = {"r2": float(np.mean(r2s)), "r2_std": float(np.std(r2s)), "r2_by_seed": r2s,
+                  "seeds": MLP_SEEDS, "fit_s": fit_s}
 
     with open(f"{OUT}/sklearn.json", "w") as f:
         json.dump(res, f, indent=1)
