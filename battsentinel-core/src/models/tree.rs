@@ -30,7 +30,23 @@ pub struct Tree {
     n_node_samples: Vec<u32>,
     weighted_n_node_samples: Vec<f64>,
     value: Vec<f64>,
+    /// The split of every node packed together for prediction (derived with `value`).
+    steps: Vec<Step>,
 }
+
+/// One node's split in one 24-byte record, so that a step of a prediction reads one cache line instead of
+/// four arrays. A leaf steps to itself (both children are the leaf), which lets several rows walk a tree in
+/// lock step until all have stopped.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Step {
+    threshold: f64,
+    feature: u32,
+    left: u32,
+    right: u32,
+}
+
+/// Rows walked through a tree together: independent walks overlap their memory reads.
+const LANES: usize = 8;
 
 /// Compact file form of a [`Tree`]: only what cannot be derived. Nodes are in depth-first order, so an
 /// internal node's left child is the next node; `feature`/`threshold` are listed for internal nodes only and
@@ -90,6 +106,7 @@ impl TryFrom<TreeFile> for Tree {
             n_node_samples: vec![0; n],
             weighted_n_node_samples: vec![0.0; n],
             value: Vec::new(),
+            steps: Vec::new(),
         };
         let (mut ki, mut kl) = (0, 0);
         for i in 0..n {
@@ -226,15 +243,51 @@ impl Tree {
     #[inline]
     pub(crate) fn leaf_value_of(&self, x: &[f64]) -> &[f64] {
         let mut node = 0usize;
-        while self.children_left[node] != LEAF {
-            let f = self.feature[node] as usize;
-            node = if x[f] <= self.threshold[node] {
-                self.children_left[node] as usize
-            } else {
-                self.children_right[node] as usize
-            };
+        loop {
+            let s = self.steps[node];
+            let next = if x[s.feature as usize] <= s.threshold { s.left } else { s.right } as usize;
+            if next == node {
+                break;
+            }
+            node = next;
         }
         &self.value[node * self.n_outputs..(node + 1) * self.n_outputs]
+    }
+
+    /// Adds the leaf value row of every row of `data` (row-major, `nf` columns) to the matching row of `acc`
+    /// (`n_outputs` per row). Walks [`LANES`] rows in lock step, so that their dependent node reads overlap;
+    /// the result is the same as [`Self::leaf_value_of`] row by row.
+    pub(crate) fn add_leaf_values(&self, data: &[f64], nf: usize, acc: &mut [f64]) {
+        let d = self.n_outputs;
+        let steps = &self.steps[..];
+        let mut rows = data.chunks_exact(nf * LANES);
+        let mut accs = acc.chunks_exact_mut(d * LANES);
+        for (x, a) in (&mut rows).zip(&mut accs) {
+            let mut node = [0u32; LANES];
+            loop {
+                let mut moved = 0u32;
+                for (l, nd) in node.iter_mut().enumerate() {
+                    let s = steps[*nd as usize];
+                    let next = if x[l * nf + s.feature as usize] <= s.threshold { s.left } else { s.right };
+                    moved |= next ^ *nd;
+                    *nd = next;
+                }
+                if moved == 0 {
+                    break;
+                }
+            }
+            for (l, &nd) in node.iter().enumerate() {
+                let v = &self.value[nd as usize * d..(nd as usize + 1) * d];
+                for (o, &v) in a[l * d..(l + 1) * d].iter_mut().zip(v) {
+                    *o += v;
+                }
+            }
+        }
+        for (x, a) in rows.remainder().chunks_exact(nf).zip(accs.into_remainder().chunks_exact_mut(d)) {
+            for (o, &v) in a.iter_mut().zip(self.leaf_value_of(x)) {
+                *o += v;
+            }
+        }
     }
 
     /// Checks structure after deserialisation and rebuilds internal node values from the leaves
@@ -304,6 +357,20 @@ impl Tree {
             }
         }
         self.value = value;
+        self.steps = (0..n)
+            .map(|i| {
+                if self.children_left[i] == LEAF {
+                    Step { threshold: f64::INFINITY, feature: 0, left: i as u32, right: i as u32 }
+                } else {
+                    Step {
+                        threshold: self.threshold[i],
+                        feature: self.feature[i] as u32,
+                        left: self.children_left[i] as u32,
+                        right: self.children_right[i] as u32,
+                    }
+                }
+            })
+            .collect();
     }
 }
 
@@ -378,6 +445,7 @@ impl Tree {
             n_node_samples: Vec::new(),
             weighted_n_node_samples: Vec::new(),
             value: Vec::new(),
+            steps: Vec::new(),
         };
         for (i, node) in nodes.iter().enumerate() {
             if node.id != i {
@@ -541,6 +609,7 @@ pub(crate) fn grow(
         n_node_samples: Vec::new(),
         weighted_n_node_samples: Vec::new(),
         value: Vec::new(),
+        steps: Vec::new(),
     };
     let n = samples.len();
     let mut stack = vec![Pending { start: 0, end: n, depth: 0, parent: None }];
@@ -688,6 +757,43 @@ pub(crate) fn grow(
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn lock_step_walks_reach_the_leaves_of_single_walks() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let n = 300;
+        let x = ndarray::Array2::from_shape_fn((n, 3), |_| rng.gen_range(-1.0..1.0));
+        let mut stats = Vec::new();
+        for r in x.outer_iter() {
+            let c = usize::from(r[0] * r[1] > 0.0) + usize::from(r[2] > 0.5);
+            stats.push(1.0);
+            stats.extend((0..3).map(|k| f64::from(u8::from(k == c))));
+        }
+        let cfg = GrowConfig {
+            task: Task::Classification { n_classes: 3 },
+            max_depth: usize::MAX,
+            min_samples_split: 2,
+            min_samples_leaf: 1,
+            max_features: 3,
+        };
+        let tree =
+            grow(&Binned::fit(&x.view(), 255), &stats, (0..n as u32).collect(), &cfg, 1, &mut [0.0; 3]);
+        assert!(tree.view().max_depth() >= 4);
+        // Rows past a multiple of the lane count, NaN (goes right) and infinite cells included.
+        let mut q = x.slice(ndarray::s![..61, ..]).to_owned();
+        q[[5, 0]] = f64::NAN;
+        q[[17, 2]] = f64::INFINITY;
+        q[[60, 1]] = f64::NEG_INFINITY;
+        let data = q.as_slice().unwrap();
+        let mut acc = vec![1.0; 61 * 3];
+        tree.add_leaf_values(data, 3, &mut acc);
+        for (r, a) in data.chunks_exact(3).zip(acc.chunks_exact(3)) {
+            let single: Vec<f64> = tree.leaf_value_of(r).iter().map(|v| v + 1.0).collect();
+            assert_eq!(a, &single[..]);
+            assert_eq!(tree.leaf_value_of(r), tree.view().node_value(tree.view().apply(r)));
+        }
+    }
 
     #[test]
     fn grows_exact_split_and_view_is_consistent() {

@@ -185,12 +185,7 @@ pub(crate) fn mean_leaf_values(trees: &[Tree], x: &ArrayView2<f64>, d: usize) ->
         let (r0, r1) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
         let mut out = vec![0.0; (r1 - r0) * d];
         for tree in trees {
-            for (r, o) in (r0..r1).zip(out.chunks_exact_mut(d)) {
-                let v = tree.leaf_value_of(&data[r * nf..(r + 1) * nf]);
-                for (a, b) in o.iter_mut().zip(v) {
-                    *a += b;
-                }
-            }
+            tree.add_leaf_values(&data[r0 * nf..r1 * nf], nf, &mut out);
         }
         let inv = 1.0 / trees.len() as f64;
         out.iter_mut().for_each(|v| *v *= inv);
