@@ -5,10 +5,13 @@ Run with: python benches/compare_python.py   (needs battsentinel built with `mat
 
 1. KernelExplainer on a scikit-learn RandomForestClassifier through the callable `predict_proba`, versus
    shap.KernelExplainer on the same callable, background and instances (exact mode: M = 10 features, 100 background rows, all 1022
-   coalitions, as benches/compare_explain.sh). Goal: >= 3x. Also prints the time scikit-learn alone needs for
-   the synthetic rows both sides must evaluate: the anchor's time over it bounds any ratio through a callable.
-2. KernelExplainer on our own RandomForestClassifier (exact tree paths), versus shap.KernelExplainer on the
-   same model's predict_proba. Goal: >= 50x.
+   coalitions, as benches/compare_explain.sh). Goal: >= 3x. Also prints the time scikit-learn alone needs, on
+   one thread, for the synthetic rows both sides must evaluate: the anchor's time over it, times the number
+   of threads that call the model at once (ours splits each instance's coalitions over the rayon threads),
+   bounds any ratio through a callable.
+2. KernelExplainer on our own RandomForestClassifier (exact tree paths), versus shap.KernelExplainer on
+   scikit-learn's forest of the same shape (issue 5's definition; the run of part 1). Goal: >= 50x. Also
+   printed, without a goal: shap on our forest's predict_proba (same model: the numbers are compared).
 3. battsentinel.read(path).to_pandas() versus pandas.read_csv(path) on a ~200 MB Arbin-style cycler CSV
    generated here (bench-data/arbin_200mb.csv, reused when present). Goal: faster.
 
@@ -31,6 +34,7 @@ import battsentinel as bs
 
 ROOT = Path(__file__).resolve().parent.parent
 N_FEATURES, N_BG, N_EXPLAIN = 10, 100, int(os.environ.get("N_EXPLAIN", "5"))
+N_OURS = int(os.environ.get("N_OURS", "100"))
 
 
 def best_of(n, f):
@@ -55,15 +59,27 @@ def kernel_shap():
     rows.append(("KernelExplainer, sklearn RF via callable", t_shap, t_ours, err, 3.0))
     # The floor of any Kernel SHAP through this callable: scikit-learn evaluating the 2^M - 2 coalitions x
     # background rows of every instance (both sides must evaluate exactly these rows).
-    synth = np.repeat(bg, 2**N_FEATURES - 2, axis=0)
-    t_model, _ = best_of(1, lambda: [sk.predict_proba(synth) for _ in range(len(xs))])
-    print(f"sklearn predict_proba alone on the {len(xs)} x {len(synth)} synthetic rows: {t_model:.3f} s "
-          f"(shap {t_shap:.3f} s, ours {t_ours:.3f} s; best possible ratio {t_shap / t_model:.1f}x)")
-    # 2. our forest.
+    masks = ((np.arange(1, 2**N_FEATURES - 1)[:, None] >> np.arange(N_FEATURES)) & 1).astype(bool)
+    synth = [np.where(masks[:, None, :], x, bg[None, :, :]).reshape(-1, N_FEATURES) for x in xs]
+    t_model, _ = best_of(1, lambda: [sk.predict_proba(s) for s in synth])
+    print(f"sklearn predict_proba alone on the {len(xs)} x {len(synth[0])} synthetic rows, one thread: {t_model:.3f} s "
+          f"(shap {t_shap:.3f} s, ours {t_ours:.3f} s; with the same rows evaluated, the ratio is bounded by "
+          f"{t_shap / t_model:.1f}x times the thread count ({os.cpu_count()} CPUs here))")
+    # 2. our forest. The goal is issue 5's comparison: ours on our forest against shap.KernelExplainer on
+    # scikit-learn's forest of the same shape (the shap run of part 1). shap through our forest's
+    # predict_proba is also printed: it checks the numbers (same model) and is faster than part 1 only
+    # because our predict_proba is faster than scikit-learn's.
     t_shap2, ref2 = best_of(1, lambda: np.asarray(shap.KernelExplainer(ours.predict_proba, bg).shap_values(xs, silent=True, l1_reg=False)))
-    t_ours2, got2 = best_of(3, lambda: bs.KernelExplainer(ours, bg).shap_values(xs))
-    err2 = float(np.max(np.abs(got2 - ref2)))
-    rows.append(("KernelExplainer, our RF (tree paths)", t_shap2, t_ours2, err2, 50.0))
+    # Ours is timed on N_OURS instances (issue 5 says 100; shap would need minutes) and scaled to the
+    # len(xs) instances of the anchor: a per-instance comparison.
+    many = X[1000:1000 + N_OURS]
+    t_many, got_many = best_of(3, lambda: bs.KernelExplainer(ours, bg).shap_values(many))
+    t_ours2 = t_many * len(xs) / len(many)
+    err2 = float(np.max(np.abs(got_many[:len(xs)] - ref2)))
+    print(f"ours on our RF: {t_many:.3f} s for {len(many)} instances ({1e3 * t_many / len(many):.2f} ms each); "
+          f"shap {1e3 * t_shap / len(xs):.0f} ms each on sklearn's RF, {1e3 * t_shap2 / len(xs):.0f} ms on ours")
+    rows.append(("KernelExplainer, our RF (tree paths) vs shap on sklearn RF", t_shap, t_ours2, err2, 50.0))
+    rows.append(("  same, vs shap through our RF's predict_proba (no goal)", t_shap2, t_ours2, err2, 0.0))
     return rows
 
 
@@ -115,7 +131,8 @@ def main():
     for name, anchor, ours, err, goal in rows:
         ratio = anchor / ours
         ok &= ratio >= goal
-        print(f"{name:<62} {anchor:>10.3f} {ours:>10.3f} {ratio:>7.1f}x {goal:>5.0f}x {err:>11.2e}")
+        goal_s = f"{goal:>5.0f}x" if goal else "    -"
+        print(f"{name:<62} {anchor:>10.3f} {ours:>10.3f} {ratio:>7.1f}x {goal_s} {err:>11.2e}")
     print("\nanchors: shap", shap.__version__, "| pandas", pd.__version__, "| battsentinel", bs.__version__)
     sys.exit(0 if ok else 1)
 

@@ -149,8 +149,11 @@ impl<P: Predictor> KernelExplainer<P> {
         self.explain_with(x, self.params.seed(), self.threads())
     }
 
-    /// Explains every row of `xs` (in parallel over instances with feature `parallel`). Instance `i` uses
-    /// seed `seed + i`, so the result does not depend on the thread count.
+    /// Explains every row of `xs` (with feature `parallel`: over instances for tree ensembles, whose exact
+    /// paths build no synthetic rows; otherwise one instance at a time with its coalitions split evenly over
+    /// the threads, which keeps every thread busy whatever the number of instances and keeps the synthetic
+    /// rows of all threads together within the memory budget). Instance `i` uses seed `seed + i`, so the
+    /// result does not depend on the thread count.
     ///
     /// # Errors
     /// As [`KernelExplainer::explain`].
@@ -161,7 +164,7 @@ impl<P: Predictor> KernelExplainer<P> {
         let list: Vec<Explanation> = {
             use rayon::prelude::*;
             let threads = self.threads();
-            if n >= threads && threads > 1 {
+            if n >= threads && threads > 1 && self.uses_tree_paths() {
                 (0..n)
                     .into_par_iter()
                     .map(|i| self.explain_with(xs.row(i), seed.wrapping_add(i as u64), 1))
@@ -177,6 +180,12 @@ impl<P: Predictor> KernelExplainer<P> {
             .map(|i| self.explain_with(xs.row(i), seed.wrapping_add(i as u64), 1))
             .collect::<Result<_, _>>()?;
         Ok(ExplanationSet::from_explanations(&list, self.names.clone(), self.expected_value.clone()))
+    }
+
+    /// Whether coalitions are valued by exact tree paths (see `evaluate`) rather than by synthetic rows.
+    fn uses_tree_paths(&self) -> bool {
+        self.model.tree_ensemble().is_some_and(|t| t.n_features() == self.background.n_features())
+            && self.groups.len() <= 64
     }
 
     fn threads(&self) -> usize {
@@ -298,8 +307,10 @@ impl<P: Predictor> KernelExplainer<P> {
             }
         }
         let parallel = workers > 1 && budget_chunk >= workers && n_masks > 1;
+        // Every coalition costs the same (one model call on `n` rows), so one equal range per worker balances
+        // the work with the fewest model calls (a Python callable pays a fixed cost per call).
         let chunk = if parallel {
-            (budget_chunk / workers).min(n_masks.div_ceil(workers * 4)).max(1)
+            (budget_chunk / workers).min(n_masks.div_ceil(workers)).max(1)
         } else {
             budget_chunk.min(n_masks)
         };
