@@ -243,7 +243,10 @@ pub fn frame<'py>(py: Python<'py>, columns: Vec<(String, Bound<'py, PyAny>)>) ->
     for (k, v) in columns {
         d.set_item(k, v)?;
     }
-    py.import("pandas")?.getattr("DataFrame")?.call1((d,))
+    // The arrays are fresh and owned by nobody else: `copy=False` keeps them as the frame's columns instead
+    // of copying them into one consolidated block (a second copy of every column).
+    let kwargs = [("copy", false)].into_py_dict(py)?;
+    py.import("pandas")?.getattr("DataFrame")?.call((d,), Some(&kwargs))
 }
 
 /// A column of JSON values as a NumPy array: int64 when every value is an integer, float64 (missing = NaN) when

@@ -259,10 +259,22 @@ impl PyBatteryLog {
             c.push(("step_index".into(), index_to_numpy(py, v)));
         }
         if let Some(v) = &l.step_kind {
-            let items: Vec<Option<String>> = v.iter().map(|k| k.map(step_kind_name)).collect();
-            let list = PyList::new(py, items)?;
-            let arr = py.import("numpy")?.call_method1("array", (list, "object"))?;
-            c.push(("step_kind".into(), arr));
+            // The few distinct kinds become Python objects once; every row is an index into them (numpy's
+            // `take` fills the object array with references, no Python object or name lookup per row).
+            let mut kinds: Vec<Option<StepKind>> = vec![None];
+            let codes: Vec<i64> = v
+                .iter()
+                .map(|k| match kinds.iter().position(|x| x == k) {
+                    Some(p) => p as i64,
+                    None => {
+                        kinds.push(*k);
+                        kinds.len() as i64 - 1
+                    }
+                })
+                .collect();
+            let names: Vec<Option<String>> = kinds.into_iter().map(|k| k.map(step_kind_name)).collect();
+            let cats = py.import("numpy")?.call_method1("array", (PyList::new(py, names)?, "object"))?;
+            c.push(("step_kind".into(), cats.call_method1("take", (vec_to_numpy(py, codes),))?));
         }
         for ch in &l.extra {
             if !c.iter().any(|(n, _)| *n == ch.name) {
@@ -289,17 +301,36 @@ impl PyBatteryLog {
         for name in names.iter().filter(|n| *n != "time_s") {
             let col = get(name)?;
             if name == "step_kind" {
-                let items: Vec<Option<String>> = col
-                    .call_method0("tolist")?
-                    .extract()
-                    .map_err(|_| PyTypeError::new_err("column `step_kind` must hold strings or None"))?;
-                let kinds = items
-                    .into_iter()
-                    .map(|s| match s {
-                        Some(s) => from_json_value::<StepKind>(Value::String(s), "step_kind").map(Some),
-                        None => Ok(None),
-                    })
-                    .collect::<PyResult<Vec<_>>>()?;
+                // Missing kinds arrive as None, as NaN (pandas' `str` dtype) or as pd.NA (`string` dtype).
+                let py = columns.py();
+                let na = py.import("pandas").and_then(|pd| pd.getattr("NA")).ok();
+                let bad = || {
+                    PyTypeError::new_err(
+                        "column `step_kind` must hold strings or missing values (None, NaN, pd.NA)",
+                    )
+                };
+                let mut seen: Vec<(String, StepKind)> = Vec::new();
+                let mut kinds = Vec::new();
+                for item in col.call_method0("tolist")?.try_iter()? {
+                    let item = item?;
+                    if item.is_none() || na.as_ref().is_some_and(|na| item.is(na)) {
+                        kinds.push(None);
+                    } else if let Ok(s) = item.extract::<String>() {
+                        let k = match seen.iter().find(|(n, _)| *n == s) {
+                            Some(&(_, k)) => k,
+                            None => {
+                                let k = from_json_value::<StepKind>(Value::String(s.clone()), "step_kind")?;
+                                seen.push((s, k));
+                                k
+                            }
+                        };
+                        kinds.push(Some(k));
+                    } else if item.extract::<f64>().is_ok_and(f64::is_nan) {
+                        kinds.push(None);
+                    } else {
+                        return Err(bad());
+                    }
+                }
                 log.step_kind = Some(kinds);
                 continue;
             }

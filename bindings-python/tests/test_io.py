@@ -90,3 +90,26 @@ def test_bad_content_raises_parse_error():
         bs.read(b"just some words\nwith no numbers\n")
     with pytest.raises(TypeError):
         bs.read(12345)
+
+
+def test_step_kind_column_is_strings_and_none(data_dir):
+    log = bs.read(data_dir / "cyclers" / "bitrode_nissanleaf_HPPC_25C.csv")
+    kinds = log.to_numpy()["step_kind"]
+    assert kinds.dtype == object and kinds.shape == (13248,)
+    counts = {k: int((kinds == k).sum()) for k in ("discharge", "charge", "rest")}
+    assert counts == {"discharge": 10932, "charge": 1257, "rest": 1059}
+    assert all(type(k) is str for k in kinds)
+    df = log.to_pandas()
+    assert df["step_kind"].tolist() == kinds.tolist()
+    # Missing kinds stay None through a round trip.
+    small = bs.BatteryLog.from_pandas(
+        pd.DataFrame({"time_s": [0.0, 1.0, 2.0, 3.0], "step_kind": ["charge", None, "rest", "charge"]})
+    )
+    assert small.to_numpy()["step_kind"].tolist() == ["charge", None, "rest", "charge"]
+    assert bs.BatteryLog.from_pandas(small.to_pandas()).to_numpy()["step_kind"].tolist() == [
+        "charge", None, "rest", "charge"
+    ]
+    na = pd.DataFrame({"time_s": [0.0, 1.0], "step_kind": pd.array(["rest", pd.NA], dtype="string")})
+    assert bs.BatteryLog.from_pandas(na).to_numpy()["step_kind"].tolist() == ["rest", None]
+    with pytest.raises(TypeError, match="step_kind"):
+        bs.BatteryLog.from_pandas(pd.DataFrame({"time_s": [0.0], "step_kind": [3]}))
