@@ -206,25 +206,20 @@ fn read_csv<R: Read>(
     Ok(())
 }
 
-/// Appends up to `want` more bytes from `r` to `buf`; `true` at the end of the input.
+/// Appends up to `want` more bytes from `r` to `buf`; `true` at the end of the input. Reads into the
+/// vector's spare capacity (`Read::take` + `read_to_end`), so the block is not zeroed first.
 fn fill<R: Read>(r: &mut R, buf: &mut Vec<u8>, want: usize, opts: &ReadOptions) -> Result<bool, ParseError> {
-    let start = buf.len();
-    buf.resize(start + want, 0);
-    let mut n = start;
-    let mut eof = false;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => {
-                eof = true;
-                break;
-            }
-            Ok(k) => n += k,
+    buf.reserve(want);
+    let mut left = want as u64;
+    while left > 0 {
+        match r.by_ref().take(left).read_to_end(buf) {
+            Ok(0) => return Ok(true),
+            Ok(k) => left -= k as u64,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(source) => return Err(ParseError::Io { file: opts.file_name.clone(), source }),
         }
     }
-    buf.truncate(n);
-    Ok(eof)
+    Ok(false)
 }
 
 /// Feeds every record of the stream (`head`, then `rest`) to the builder.
