@@ -222,7 +222,8 @@ pub struct SvmClassifier {
 }
 
 impl SvmClassifier {
-    /// Fits a C-SVC to `x` and labels `y`: one binary machine per pair of classes.
+    /// Fits a C-SVC to `x` and labels `y`: one binary machine per pair of classes (fitted in parallel with
+    /// feature `parallel`; the result does not depend on the thread count).
     ///
     /// # Errors
     /// [`ModelError::Params`], [`ModelError::EmptyData`], [`ModelError::NonFinite`],
@@ -238,26 +239,29 @@ impl SvmClassifier {
         let k = classes.len();
         let lp = linfa_params(p).pos_neg_weights(p.c, p.c);
         let lp = lp.check_ref().map_err(|source| ModelError::Svm { source })?;
-        let mut machines = Vec::new();
-        for a in 0..k {
-            for b in a + 1..k {
-                let rows: Vec<usize> = (0..x.nrows()).filter(|&r| enc[r] == a || enc[r] == b).collect();
-                let records = x.select(ndarray::Axis(0), &rows);
-                let targets: Array1<bool> = rows.iter().map(|&r| enc[r] == a).collect();
-                let ds = DatasetBase::new(records, targets);
-                let svm = lp.fit(&ds).map_err(|source| ModelError::Svm { source })?;
-                let mut m = Pairwise { pos: a, neg: b, svm, platt: None };
-                if p.probability {
-                    let dec: Array1<f64> = ds.records().outer_iter().map(|r| m.decision(&r)).collect();
-                    let pp = PlattParams::<f64, ()>::default();
-                    let pv = pp.check_ref().map_err(|e| ModelError::Svm { source: e.into() })?;
-                    let ab = platt_newton_method(dec.view(), ds.targets().view(), pv)
-                        .map_err(|e| ModelError::Svm { source: e.into() })?;
-                    m.platt = Some(ab);
-                }
-                machines.push(m);
+        // The pairwise machines are independent: fitted in parallel with feature `parallel`, in pair order.
+        let pairs: Vec<(usize, usize)> = (0..k).flat_map(|a| (a + 1..k).map(move |b| (a, b))).collect();
+        let fit_pair = |i: usize| -> Result<Pairwise, ModelError> {
+            let (a, b) = pairs[i];
+            let rows: Vec<usize> = (0..x.nrows()).filter(|&r| enc[r] == a || enc[r] == b).collect();
+            let records = x.select(ndarray::Axis(0), &rows);
+            let targets: Array1<bool> = rows.iter().map(|&r| enc[r] == a).collect();
+            let ds = DatasetBase::new(records, targets);
+            let svm = lp.fit(&ds).map_err(|source| ModelError::Svm { source })?;
+            let mut m = Pairwise { pos: a, neg: b, svm, platt: None };
+            if p.probability {
+                let dec: Array1<f64> = ds.records().outer_iter().map(|r| m.decision(&r)).collect();
+                let pp = PlattParams::<f64, ()>::default();
+                let pv = pp.check_ref().map_err(|e| ModelError::Svm { source: e.into() })?;
+                let ab = platt_newton_method(dec.view(), ds.targets().view(), pv)
+                    .map_err(|e| ModelError::Svm { source: e.into() })?;
+                m.platt = Some(ab);
             }
-        }
+            Ok(m)
+        };
+        let machines = crate::models::forest::map_indices(pairs.len(), fit_pair)
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(SvmClassifier { params: p.clone(), n_features: x.ncols(), classes, machines })
     }
 
