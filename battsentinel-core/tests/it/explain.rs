@@ -470,3 +470,58 @@ fn kernel_tree_fast_path_with_many_features_equals_model_agnostic_path() {
     assert!(fast.values.iter().any(|v| v.abs() > 1e-3));
     assert!(worst < 1e-10, "{worst:.2e}");
 }
+
+/// Counts the synthetic rows held by concurrent model calls and remembers the most at once.
+struct InFlight {
+    now: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl Predictor for InFlight {
+    fn n_outputs(&self) -> usize {
+        1
+    }
+    fn predict_into(
+        &self,
+        rows: ArrayView2<'_, f64>,
+        out: ArrayViewMut2<'_, f64>,
+    ) -> Result<(), ExplainError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let n = self.now.fetch_add(rows.nrows(), SeqCst) + rows.nrows();
+        self.peak.fetch_max(n, SeqCst);
+        self.calls.fetch_add(1, SeqCst);
+        // Long enough for calls on other threads to overlap this one.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        fn_g(rows, out);
+        self.now.fetch_sub(rows.nrows(), SeqCst);
+        Ok(())
+    }
+}
+
+#[test]
+fn synthetic_rows_in_flight_stay_within_the_memory_budget() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let bg = Array2::from_shape_fn((40, 6), |(i, j)| ((i * 7 + j * 3) % 11) as f64 + 15.0);
+    let xs = Array2::from_shape_fn((5, 6), |(i, j)| (i + 2 * j) as f64 + 30.5);
+    // 40 rows × (6 features + 1 output) × 8 bytes = 2 240 bytes per coalition; 2^6 − 2 = 62 coalitions.
+    for coalitions in [1usize, 2, 5, 62, 1000] {
+        let budget = coalitions * 2240;
+        let model = InFlight { now: 0.into(), peak: 0.into(), calls: 0.into() };
+        let params = KernelShapParams::default().memory_budget_bytes(budget);
+        let ex = KernelExplainer::new(&model, Background::new(bg.clone()).unwrap(), &params).unwrap();
+        let set = ex.explain_rows(xs.view()).unwrap();
+        let peak_bytes = model.peak.load(SeqCst) * 7 * 8;
+        assert!(peak_bytes <= budget, "{peak_bytes} bytes in flight with a budget of {budget}");
+        // Same values as an unconstrained run.
+        let plain = FnPredictor::new(1, fn_g);
+        let free =
+            KernelExplainer::new(&plain, Background::new(bg.clone()).unwrap(), &KernelShapParams::default())
+                .unwrap();
+        for i in 0..xs.nrows() {
+            assert_eq!(set.get(i).unwrap().values, free.explain(xs.row(i)).unwrap().values);
+        }
+        // One f(x) call per instance plus the coalition batches.
+        assert!(model.calls.load(SeqCst) >= 5 + 62usize.div_ceil(coalitions.min(62)).min(62));
+    }
+}
