@@ -349,28 +349,46 @@ impl<P: Predictor> KernelExplainer<P> {
         let (n, p) = bg.dim();
         let d = self.model.n_outputs();
         let rows = (b - a) * n;
-        let mut synth = Array2::<f64>::zeros((rows, p));
-        for (c, k) in (a..b).enumerate() {
-            let mut block = synth.slice_mut(ndarray::s![c * n..(c + 1) * n, ..]);
-            block.assign(&bg);
+        // Built row by row into uninitialised capacity (no zero fill): each background row is copied whole,
+        // then the coalition's features are overwritten with the instance's values.
+        let bg_std = bg.as_standard_layout();
+        let bg_rows = bg_std.as_slice().unwrap_or(&[]);
+        let mut data: Vec<f64> = Vec::with_capacity(rows * p);
+        let mut from_x: Vec<usize> = Vec::with_capacity(p);
+        for k in a..b {
             let mask = plan.mask(k);
+            from_x.clear();
             for (i, &g) in varying.iter().enumerate() {
                 if mask[i] == 1 {
-                    for &j in &self.groups[g] {
-                        block.column_mut(j).fill(x[j]);
-                    }
+                    from_x.extend_from_slice(&self.groups[g]);
+                }
+            }
+            for r in bg_rows.chunks_exact(p) {
+                let base = data.len();
+                data.extend_from_slice(r);
+                let row = &mut data[base..];
+                for &j in &from_x {
+                    row[j] = x[j];
                 }
             }
         }
+        let synth = Array2::from_shape_vec((rows, p), data).map_err(|_| ExplainError::ShapeMismatch {
+            what: "synthetic rows",
+            expected: rows * p,
+            got: bg_rows.len() / p.max(1) * (b - a) * p,
+        })?;
         let y = predict_checked(&self.model, synth.view())?;
+        let y = y.as_standard_layout();
+        let ys = y.as_slice().unwrap_or(&[]);
         let w = self.background.weights();
         let mut ey = vec![0.0; (b - a) * d];
-        for c in 0..(b - a) {
-            let e = &mut ey[c * d..(c + 1) * d];
-            for j in 0..n {
-                let row = y.row(c * n + j);
-                for (acc, v) in e.iter_mut().zip(row) {
-                    *acc += v * w[j];
+        if d == 0 {
+            return Ok(ey);
+        }
+        for (e, yc) in ey.chunks_exact_mut(d).zip(ys.chunks_exact(n * d)) {
+            for (yr, &wj) in yc.chunks_exact(d).zip(w) {
+                for (acc, v) in e.iter_mut().zip(yr) {
+                    *acc += v * wj;
                 }
             }
         }
