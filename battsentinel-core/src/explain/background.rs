@@ -51,10 +51,12 @@ impl Background {
             return Err(crate::params::ParamError::invalid("weights", total, "must not sum to zero").into());
         }
         let weights = weights.iter().map(|w| w / total).collect();
+        // Row-major once here, so that explainers can copy whole rows without a layout copy per call.
+        let data = if data.is_standard_layout() { data } else { data.as_standard_layout().into_owned() };
         Ok(Self { data, weights })
     }
 
-    /// The rows.
+    /// The rows (row-major).
     pub fn data(&self) -> ArrayView2<'_, f64> {
         self.data.view()
     }

@@ -207,7 +207,8 @@ fn read_csv<R: Read>(
 }
 
 /// Appends up to `want` more bytes from `r` to `buf`; `true` at the end of the input. Reads into the
-/// vector's spare capacity (`Read::take` + `read_to_end`), so the block is not zeroed first.
+/// vector's spare capacity (`Read::take` + `read_to_end`, which retries interrupted reads itself), so the
+/// block is not zeroed first.
 fn fill<R: Read>(r: &mut R, buf: &mut Vec<u8>, want: usize, opts: &ReadOptions) -> Result<bool, ParseError> {
     buf.reserve(want);
     let mut left = want as u64;
@@ -215,7 +216,6 @@ fn fill<R: Read>(r: &mut R, buf: &mut Vec<u8>, want: usize, opts: &ReadOptions) 
         match r.by_ref().take(left).read_to_end(buf) {
             Ok(0) => return Ok(true),
             Ok(k) => left -= k as u64,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(source) => return Err(ParseError::Io { file: opts.file_name.clone(), source }),
         }
     }

@@ -18,7 +18,7 @@ use ndarray::{Array2, ArrayView1, ArrayView2};
 use super::background::check_finite;
 use super::lars::{self, InformationCriterion, LarsMethod};
 use super::linalg::solve_normal;
-use super::{Background, ExplainError, Explanation, ExplanationSet, Predictor};
+use super::{Background, ExplainError, Explanation, ExplanationSet, Predictor, TreeEnsemble};
 use crate::params::ParamGuard;
 
 /// Kernel SHAP explainer over any batch [`Predictor`] and a (weighted) [`Background`].
@@ -182,10 +182,15 @@ impl<P: Predictor> KernelExplainer<P> {
         Ok(ExplanationSet::from_explanations(&list, self.names.clone(), self.expected_value.clone()))
     }
 
-    /// Whether coalitions are valued by exact tree paths (see `evaluate`) rather than by synthetic rows.
+    /// The tree ensemble whose exact paths value the coalitions (no synthetic rows), when the model has one
+    /// over the background's features and at most `m` ≤ 64 players vary.
+    fn path_trees(&self, m: usize) -> Option<&TreeEnsemble> {
+        self.model.tree_ensemble().filter(|t| m <= 64 && t.n_features() == self.background.n_features())
+    }
+
+    /// Whether every instance is valued by exact tree paths (at most every group varies).
     fn uses_tree_paths(&self) -> bool {
-        self.model.tree_ensemble().is_some_and(|t| t.n_features() == self.background.n_features())
-            && self.groups.len() <= 64
+        self.path_trees(self.groups.len()).is_some()
     }
 
     fn threads(&self) -> usize {
@@ -281,30 +286,26 @@ impl<P: Predictor> KernelExplainer<P> {
         let n_masks = plan.n_masks();
         let d = self.model.n_outputs();
         let budget_chunk = self.chunk_coalitions(1)?;
-        if let (Some(trees), true) = (self.model.tree_ensemble(), plan.m <= 64) {
-            if trees.n_features() == x.len() {
-                // Exact path decomposition: no synthetic rows at all.
-                let mut player_of = vec![None; x.len()];
-                for (i, &g) in varying.iter().enumerate() {
-                    for &j in &self.groups[g] {
-                        player_of[j] = Some(i);
-                    }
+        if let Some(trees) = self.path_trees(plan.m) {
+            // Exact path decomposition: no synthetic rows at all.
+            let mut player_of = vec![None; x.len()];
+            for (i, &g) in varying.iter().enumerate() {
+                for &j in &self.groups[g] {
+                    player_of[j] = Some(i);
                 }
-                let masks: Vec<u64> = (0..n_masks)
-                    .map(|k| {
-                        plan.mask(k).iter().enumerate().fold(0u64, |acc, (i, &z)| acc | (u64::from(z) << i))
-                    })
-                    .collect();
-                let xv = x.to_vec();
-                return Ok(trees.coalition_values(
-                    &xv,
-                    self.background.data(),
-                    self.background.weights(),
-                    &player_of,
-                    plan.m,
-                    &masks,
-                ));
             }
+            let masks: Vec<u64> = (0..n_masks)
+                .map(|k| plan.mask(k).iter().enumerate().fold(0u64, |acc, (i, &z)| acc | (u64::from(z) << i)))
+                .collect();
+            let xv = x.to_vec();
+            return Ok(trees.coalition_values(
+                &xv,
+                self.background.data(),
+                self.background.weights(),
+                &player_of,
+                plan.m,
+                &masks,
+            ));
         }
         let parallel = workers > 1 && budget_chunk >= workers && n_masks > 1;
         // Every coalition costs the same (one model call on `n` rows), so one equal range per worker balances
@@ -372,10 +373,11 @@ impl<P: Predictor> KernelExplainer<P> {
                 }
             }
         }
+        let got = data.len();
         let synth = Array2::from_shape_vec((rows, p), data).map_err(|_| ExplainError::ShapeMismatch {
-            what: "synthetic rows",
+            what: "synthetic row values",
             expected: rows * p,
-            got: bg_rows.len() / p.max(1) * (b - a) * p,
+            got,
         })?;
         let y = predict_checked(&self.model, synth.view())?;
         let y = y.as_standard_layout();
