@@ -25,13 +25,13 @@
 //! lime returns the *standardised* bound `minz` (typically 0.0, outside the data range) instead of the bin
 //! value. By default this port returns the bin value; `replicate_degenerate_bin_quirk = true` copies lime.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ShapeBuilder as _};
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::kernel_shap::predict_checked;
-use super::linalg::solve_normal;
+use super::linalg::{dot, solve_normal};
 use super::{ExplainError, Predictor};
 use crate::params::{ParamError, ParamGuard};
 use crate::rng;
@@ -228,6 +228,32 @@ impl BinStats {
     /// Bin of a value: `searchsorted(cuts, v, side='left')`.
     pub fn bin(&self, v: f64) -> usize {
         self.cuts.iter().filter(|&&c| c < v).count()
+    }
+}
+
+/// A normal distribution truncated to `[minz, maxz]` in standard units, drawn by rejection from the
+/// standard normal (lime draws it with scipy's `truncnorm`), or a fixed value.
+struct TruncatedNormal {
+    mean: f64,
+    std: f64,
+    minz: f64,
+    maxz: f64,
+    fixed: bool,
+}
+
+impl TruncatedNormal {
+    fn draw(&self, g: &mut rng::Rng) -> f64 {
+        if self.fixed {
+            return self.mean;
+        }
+        for _ in 0..10_000 {
+            let z: f64 = StandardNormal.sample(g);
+            if z >= self.minz && z <= self.maxz {
+                return self.mean + self.std * z;
+            }
+        }
+        // Interval far in a tail: uniform inside it (practically unreachable, the bin mean lies inside).
+        self.mean + self.std * (self.minz + g.gen::<f64>() * (self.maxz - self.minz))
     }
 }
 
@@ -479,15 +505,18 @@ impl LimeTabular {
         }
         let ns = self.params.num_samples;
         let mut g = rng::seeded(self.params.seed);
-        let mut data = Array2::zeros((ns, p));
-        let mut inverse = Array2::zeros((ns, p));
+        // `data` is filled column by column (the surrogate's fits read its columns); `inverse` is
+        // row-major, as the model reads rows.
+        let mut data = vec![0.0; ns * p];
+        let mut inv = vec![0.0; ns * p];
         if self.bins.is_empty() {
             for i in 0..ns {
                 for j in 0..p {
                     let z: f64 = StandardNormal.sample(&mut g);
                     let centre = if self.params.sample_around_instance { x[j] } else { self.mean[j] };
-                    inverse[[i, j]] = if i == 0 { x[j] } else { z * self.scale[j] + centre };
-                    data[[i, j]] = (inverse[[i, j]] - self.mean[j]) / self.scale[j];
+                    let v = if i == 0 { x[j] } else { z * self.scale[j] + centre };
+                    inv[i * p + j] = v;
+                    data[j * ns + i] = (v - self.mean[j]) / self.scale[j];
                 }
             }
         } else {
@@ -503,41 +532,52 @@ impl LimeTabular {
                     })
                     .collect();
                 let total = cdf.last().copied().unwrap_or(1.0);
+                let last = cdf.len().saturating_sub(1);
                 for b in drawn.iter_mut() {
                     let u = g.gen::<f64>() * total;
-                    let k = cdf.iter().position(|&c| u < c).unwrap_or(cdf.len() - 1);
+                    // The first k with u < cdf[k], counted without branches (the cdf is non-decreasing, so
+                    // it is the number of entries ≤ u): a random bin choice mispredicts a search loop.
+                    let k = cdf.iter().map(|&c| usize::from(c <= u)).sum::<usize>().min(last);
                     *b = st.values[k];
                 }
-                data[[0, j]] = 1.0;
-                inverse[[0, j]] = x[j];
-                for i in 1..ns {
-                    let b = drawn[i];
-                    data[[i, j]] = f64::from(u8::from(b == first));
-                    inverse[[i, j]] = self.undiscretise(st, b, &mut g);
+                let truncated: Vec<TruncatedNormal> =
+                    (0..st.means.len()).map(|b| self.truncated_normal(st, b)).collect();
+                let col = &mut data[j * ns..(j + 1) * ns];
+                col[0] = 1.0;
+                inv[j] = x[j];
+                for (i, (&b, d)) in drawn.iter().zip(col.iter_mut()).enumerate().skip(1) {
+                    *d = f64::from(u8::from(b == first));
+                    inv[i * p + j] = truncated[b].draw(&mut g);
                 }
             }
         }
-        let distances = (0..ns)
-            .map(|i| data.row(i).iter().zip(data.row(0)).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt())
-            .collect();
+        let mut sq = vec![0.0; ns];
+        for j in 0..p {
+            let col = &data[j * ns..(j + 1) * ns];
+            let c0 = col[0];
+            for (s, &v) in sq.iter_mut().zip(col) {
+                *s += (v - c0) * (v - c0);
+            }
+        }
+        let distances = sq.into_iter().map(f64::sqrt).collect();
+        let shape_err =
+            |_| ExplainError::ShapeMismatch { what: "neighbourhood", expected: ns * p, got: ns * p };
+        let data = Array2::from_shape_vec((ns, p).f(), data).map_err(shape_err)?;
+        let inverse = Array2::from_shape_vec((ns, p), inv).map_err(shape_err)?;
         Ok(Neighbourhood { data, inverse, distances })
     }
 
-    fn undiscretise(&self, st: &BinStats, b: usize, g: &mut rng::Rng) -> f64 {
+    /// The undiscretisation of bin `b`: lime's truncated normal with the bin's mean and std between its
+    /// bounds, or a fixed value for a degenerate bin.
+    fn truncated_normal(&self, st: &BinStats, b: usize) -> TruncatedNormal {
         let (mean, std) = (st.means[b], st.stds[b]);
         let minz = (st.mins[b] - mean) / std;
         let maxz = (st.maxs[b] - mean) / std;
         if minz == maxz {
-            return if self.params.replicate_degenerate_bin_quirk { minz } else { st.mins[b] };
+            let v = if self.params.replicate_degenerate_bin_quirk { minz } else { st.mins[b] };
+            return TruncatedNormal { mean: v, std: 0.0, minz, maxz, fixed: true };
         }
-        for _ in 0..10_000 {
-            let z: f64 = StandardNormal.sample(g);
-            if z >= minz && z <= maxz {
-                return mean + std * z;
-            }
-        }
-        // Interval far in a tail: uniform inside it (practically unreachable, the bin mean lies inside).
-        mean + std * (minz + g.gen::<f64>() * (maxz - minz))
+        TruncatedNormal { mean, std, minz, maxz, fixed: false }
     }
 
     /// Explains `x` for `labels` (regression: `[0]`).
@@ -609,9 +649,11 @@ impl LimeTabular {
         }
         let w: Vec<f64> = distances.iter().map(|&d| self.kernel(d)).collect();
         let nf = self.params.num_features;
-        let used = select_features(data, labels, &w, nf, self.params.feature_selection);
-        let fit = WeightedRidge::fit(data, &used, labels, &w, 1.0);
-        let score = fit.score(data, &used, labels, &w);
+        let all: Vec<usize> = (0..data.ncols()).collect();
+        let design = WeightedDesign::new(data, &all, labels, &w);
+        let used = select_on(&design, data, labels, &w, nf, self.params.feature_selection);
+        let fit = design.ridge(&used, 1.0);
+        let score = design.score(&fit, &used);
         let x0: Vec<f64> = used.iter().map(|&j| data[[0, j]]).collect();
         let local_pred = fit.predict(&x0);
         let mut local_exp: Vec<(usize, f64)> = used.iter().copied().zip(fit.coef.iter().copied()).collect();
@@ -622,6 +664,19 @@ impl LimeTabular {
 
 /// Feature selection as lime's `LimeBase.feature_selection`.
 pub fn select_features(
+    data: ArrayView2<'_, f64>,
+    y: &[f64],
+    w: &[f64],
+    num_features: usize,
+    method: FeatureSelection,
+) -> Vec<usize> {
+    let all: Vec<usize> = (0..data.ncols()).collect();
+    select_on(&WeightedDesign::new(data, &all, y, w), data, y, w, num_features, method)
+}
+
+/// [`select_features`] on a design holding every column of `data`.
+fn select_on(
+    design: &WeightedDesign<'_>,
     data: ArrayView2<'_, f64>,
     y: &[f64],
     w: &[f64],
@@ -647,8 +702,8 @@ pub fn select_features(
                     }
                     let mut cols = used.clone();
                     cols.push(f);
-                    let fit = WeightedRidge::fit(data, &cols, y, w, 0.0);
-                    let s = fit.score(data, &cols, y, w);
+                    let fit = design.ridge(&cols, 0.0);
+                    let s = design.score(&fit, &cols);
                     if s > max {
                         best = f;
                         max = s;
@@ -661,7 +716,7 @@ pub fn select_features(
         FeatureSelection::LassoPath => lasso_path_selection(data, y, w, num_features),
         FeatureSelection::HighestWeights => {
             let all: Vec<usize> = (0..p).collect();
-            let fit = WeightedRidge::fit(data, &all, y, w, 0.01);
+            let fit = design.ridge(&all, 0.01);
             let mut order: Vec<(usize, f64)> = (0..p).map(|j| (j, fit.coef[j] * data[[0, j]])).collect();
             order.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
             order.into_iter().take(num_features).map(|(j, _)| j).collect()
@@ -802,33 +857,9 @@ pub struct WeightedRidge {
 impl WeightedRidge {
     /// Fits on columns `cols` of `x`: centre by the weighted means, solve `(XcᵀWXc + αI)β = XcᵀWyc`.
     pub fn fit(x: ArrayView2<'_, f64>, cols: &[usize], y: &[f64], w: &[f64], alpha: f64) -> Self {
-        let q = cols.len();
-        let sw: f64 = w.iter().sum();
-        let xm: Vec<f64> =
-            cols.iter().map(|&j| x.column(j).iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / sw).collect();
-        let ym = y.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / sw;
-        let mut a = vec![0.0; q * q];
-        let mut b = vec![0.0; q];
-        let mut row = vec![0.0; q];
-        for i in 0..x.nrows() {
-            for (k, &j) in cols.iter().enumerate() {
-                row[k] = x[[i, j]] - xm[k];
-            }
-            let yc = y[i] - ym;
-            for k in 0..q {
-                let wk = w[i] * row[k];
-                b[k] += wk * yc;
-                for l in 0..q {
-                    a[k * q + l] += wk * row[l];
-                }
-            }
-        }
-        for k in 0..q {
-            a[k * q + k] += alpha;
-        }
-        let coef = if q == 0 { Vec::new() } else { solve_normal(a, b, q) };
-        let intercept = ym - xm.iter().zip(&coef).map(|(m, c)| m * c).sum::<f64>();
-        Self { coef, intercept }
+        let design = WeightedDesign::new(x, cols, y, w);
+        let all: Vec<usize> = (0..cols.len()).collect();
+        design.ridge(&all, alpha)
     }
 
     /// Prediction for one row given in the fitted column order.
@@ -838,19 +869,106 @@ impl WeightedRidge {
 
     /// Weighted R² (`sklearn.metrics.r2_score` with `sample_weight`).
     pub fn score(&self, x: ArrayView2<'_, f64>, cols: &[usize], y: &[f64], w: &[f64]) -> f64 {
-        let sw: f64 = w.iter().sum();
-        let ym = y.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / sw;
-        let mut num = 0.0;
-        let mut den = 0.0;
-        let mut row = vec![0.0; cols.len()];
-        for i in 0..x.nrows() {
-            for (k, &j) in cols.iter().enumerate() {
-                row[k] = x[[i, j]];
+        let design = WeightedDesign::new(x, cols, y, w);
+        let all: Vec<usize> = (0..cols.len()).collect();
+        design.score(self, &all)
+    }
+}
+
+/// The weighted, centred design of one neighbourhood. Each column is centred by its weighted mean and
+/// the weighted Gram matrix `Σ w·cₖ·cₗ` and right-hand side `Σ w·cₖ·y_c` are formed once, column by
+/// column (contiguous, vectorised dot products); a ridge fit over any subset of the columns is then a
+/// small solve, and its R² one pass over the subset's columns. Forward selection fits p·k subsets.
+struct WeightedDesign<'a> {
+    n: usize,
+    w: &'a [f64],
+    /// Centred columns, one after another (`n` values each).
+    centred: Vec<f64>,
+    /// Weighted column means.
+    xm: Vec<f64>,
+    /// Weighted mean of `y`, `y` centred by it, and `Σ w·y_c²`.
+    ym: f64,
+    yc: Vec<f64>,
+    tss: f64,
+    /// `Σ w·cₖ·cₗ` (row-major, q × q) and `Σ w·cₖ·y_c`.
+    gram: Vec<f64>,
+    rhs: Vec<f64>,
+}
+
+impl<'a> WeightedDesign<'a> {
+    fn new(x: ArrayView2<'_, f64>, cols: &[usize], y: &[f64], w: &'a [f64]) -> Self {
+        let (n, q) = (x.nrows(), cols.len());
+        let ones = vec![1.0; n];
+        let sw = dot(w, &ones);
+        let ym = dot(y, w) / sw;
+        let yc: Vec<f64> = y.iter().map(|v| v - ym).collect();
+        let wyc: Vec<f64> = yc.iter().zip(w).map(|(a, b)| a * b).collect();
+        let mut centred = Vec::with_capacity(n * q);
+        let mut xm = Vec::with_capacity(q);
+        for &j in cols {
+            let at = centred.len();
+            let column = x.column(j);
+            match column.as_slice() {
+                Some(values) => centred.extend_from_slice(values),
+                None => centred.extend(column.iter().copied()),
             }
-            let r = y[i] - self.predict(&row);
-            num += w[i] * r * r;
-            den += w[i] * (y[i] - ym) * (y[i] - ym);
+            let col = &mut centred[at..];
+            let m = dot(col, w) / sw;
+            for v in col.iter_mut() {
+                *v -= m;
+            }
+            xm.push(m);
         }
+        let mut gram = vec![0.0; q * q];
+        let mut rhs = vec![0.0; q];
+        let mut wc = vec![0.0; n];
+        for k in 0..q {
+            let ck = &centred[k * n..(k + 1) * n];
+            for ((o, c), wi) in wc.iter_mut().zip(ck).zip(w) {
+                *o = c * wi;
+            }
+            rhs[k] = dot(ck, &wyc);
+            for l in k..q {
+                let v = dot(&wc, &centred[l * n..(l + 1) * n]);
+                gram[k * q + l] = v;
+                gram[l * q + k] = v;
+            }
+        }
+        let tss = dot(&wyc, &yc);
+        Self { n, w, centred, xm, ym, yc, tss, gram, rhs }
+    }
+
+    fn column(&self, k: usize) -> &[f64] {
+        &self.centred[k * self.n..(k + 1) * self.n]
+    }
+
+    /// Ridge over the design's columns at positions `sel` (coefficients in `sel` order).
+    fn ridge(&self, sel: &[usize], alpha: f64) -> WeightedRidge {
+        let (q, s) = (self.xm.len(), sel.len());
+        let mut a = Vec::with_capacity(s * s);
+        for &k in sel {
+            a.extend(sel.iter().map(|&l| self.gram[k * q + l]));
+        }
+        for k in 0..s {
+            a[k * s + k] += alpha;
+        }
+        let b: Vec<f64> = sel.iter().map(|&k| self.rhs[k]).collect();
+        let coef = if s == 0 { Vec::new() } else { solve_normal(a, b, s) };
+        let intercept = self.ym - sel.iter().zip(&coef).map(|(&k, c)| self.xm[k] * c).sum::<f64>();
+        WeightedRidge { coef, intercept }
+    }
+
+    /// Weighted R² of `fit` (fitted on the columns at `sel`) on this design's rows.
+    fn score(&self, fit: &WeightedRidge, sel: &[usize]) -> f64 {
+        let mut r = self.yc.clone();
+        for (&k, &c) in sel.iter().zip(&fit.coef) {
+            for (ri, x) in r.iter_mut().zip(self.column(k)) {
+                *ri -= c * x;
+            }
+        }
+        let wr: Vec<f64> = r.iter().zip(self.w).map(|(a, b)| a * b).collect();
+        let num = dot(&wr, &r);
+        let den = self.tss;
         if den == 0.0 {
             if num == 0.0 {
                 1.0

@@ -189,6 +189,7 @@ impl<P: Predictor> KernelExplainer<P> {
     }
 
     /// Whether every instance is valued by exact tree paths (at most every group varies).
+    #[cfg(feature = "parallel")]
     fn uses_tree_paths(&self) -> bool {
         self.path_trees(self.groups.len()).is_some()
     }
