@@ -12,7 +12,7 @@ use battsentinel_core::models::forest::{RandomForestClassifier, RandomForestPara
 use battsentinel_core::models::iforest::{IsolationForest, IsolationForestParams};
 use battsentinel_core::models::metrics;
 use battsentinel_core::models::mlp::{MlpParams, MlpRegressor};
-use battsentinel_core::models::svm::{SvmClassifier, SvmKernel, SvmParams};
+use battsentinel_core::models::svm::{OneClassSvm, SvmClassifier, SvmKernel, SvmParams};
 use battsentinel_core::models::Persist;
 use ndarray::{s, Array1, Array2};
 
@@ -40,6 +40,19 @@ fn best<T>(repeats: usize, mut f: impl FnMut() -> Result<T>) -> Result<(f64, T)>
         out = Some(v);
     }
     Ok((best_s, out.context("no repeat ran")?))
+}
+
+/// A headerless CSV of numbers (one row per line).
+fn read_matrix(path: &Path) -> Result<Array2<f64>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split(',').map(|v| v.trim().parse::<f64>()).collect::<Result<_, _>>())
+        .collect::<Result<_, _>>()?;
+    let p = rows.first().map_or(0, Vec::len);
+    anyhow::ensure!(rows.iter().all(|r| r.len() == p), "ragged rows in {}", path.display());
+    Ok(Array2::from_shape_fn((rows.len(), p), |(i, j)| rows[i][j]))
 }
 
 fn labels(y: &Array1<f64>) -> Array1<usize> {
@@ -105,10 +118,36 @@ fn main() -> Result<()> {
     let sacc = metrics::accuracy(&yte.slice(s![..nte]), &svm.predict(&xte.slice(s![..nte, ..]))?.view())?;
     row("svm accuracy / fit", sacc, f("/svm/accuracy"), svm_s, f("/svm/fit_s"));
     println!(
-        "svm support vectors: ours {} summed over the pairwise machines (a row counts once per machine); sklearn {} distinct rows",
+        "svm support vectors: ours {} summed over the pairwise machines (a row counts once per machine); sklearn {} distinct rows; SMO iterations ours {} / sklearn {}",
         svm.n_support(),
-        f("/svm/n_support")
+        f("/svm/n_support"),
+        svm.n_iter().iter().sum::<usize>(),
+        f("/svm/n_iter")
     );
+    let xs = xte.slice(s![..nte, ..]);
+    let sk_dec = read_matrix(&dir.join("svm_sklearn_decision.csv"))?;
+    let dec = svm.decision_function(&xs)?;
+    anyhow::ensure!(dec.dim() == sk_dec.dim(), "svm decision shape {:?} vs {:?}", dec.dim(), sk_dec.dim());
+    let max_diff = (&dec - &sk_dec).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let same_sign = dec.iter().zip(sk_dec.iter()).filter(|(a, b)| (**a > 0.0) == (**b > 0.0)).count();
+    println!(
+        "svm decision values vs sklearn (libsvm, tol 1e-3): max |diff| {max_diff:.2e} over {} values, same side {same_sign}",
+        dec.len()
+    );
+    let op = SvmParams::default().nu(f("/ocsvm/nu")).kernel(SvmKernel::Rbf { gamma: f("/svm/gamma") });
+    let (oc_s, oc) = best(repeats, || Ok(OneClassSvm::fit(&op, &sxtr)?))?;
+    let oc_dec = oc.decision_function(&xs)?;
+    let sk_oc = read_matrix(&dir.join("ocsvm_sklearn_decision.csv"))?.column(0).to_owned();
+    let oc_diff = (&oc_dec - &sk_oc).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let oc_same = oc_dec.iter().zip(sk_oc.iter()).filter(|(a, b)| (**a >= 0.0) == (**b >= 0.0)).count();
+    row(
+        "one-class svm inlier agreement / fit",
+        oc_same as f64 / oc_dec.len() as f64,
+        1.0,
+        oc_s,
+        f("/ocsvm/fit_s"),
+    );
+    println!("one-class svm decision values vs sklearn: max |diff| {oc_diff:.2e} over {} rows", oc_dec.len());
 
     // Isolation forest
     let ip = IsolationForestParams::default().seed(42);

@@ -18,6 +18,7 @@ pub mod explain;
 pub mod features;
 pub mod io;
 pub mod models;
+pub(crate) mod numeric;
 pub mod params;
 pub mod prelude;
 pub mod rng;

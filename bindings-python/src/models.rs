@@ -512,7 +512,7 @@ estimator! {
 }
 
 estimator! {
-    /// Support-vector classifier (C-SVC, one-vs-one, Platt probabilities; linfa-svm).
+    /// Support-vector classifier (C-SVC, one-vs-one, Platt probabilities; libsvm's SMO algorithm).
     ///
     /// Keyword arguments: `c` (1.0), `kernel` ({"rbf": {"gamma": 0.1}}, "linear" or
     /// {"polynomial": {"coef0": .., "degree": ..}}), `tol` (1e-3), `probability` (True), `nu` (0.5, one-class).

@@ -321,7 +321,7 @@ impl MlpRegressor {
     }
 }
 
-/// Support vector classifier (linfa-svm) with Platt probabilities.
+/// Support vector classifier (libsvm's SMO algorithm) with Platt probabilities.
 #[wasm_bindgen]
 pub struct SvmClassifier {
     pub(crate) inner: svm::SvmClassifier,

@@ -31,8 +31,9 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::kernel_shap::predict_checked;
-use super::linalg::{dot, solve_normal};
+use super::linalg::solve_normal;
 use super::{ExplainError, Predictor};
+use crate::numeric::dot;
 use crate::params::{ParamError, ParamGuard};
 use crate::rng;
 

@@ -112,27 +112,6 @@ pub(crate) fn sym_pinv_solve(a: &[f64], b: &[f64], n: usize) -> Vec<f64> {
     x
 }
 
-/// Dot product of two equal-length slices, summed in eight interleaved lanes (so the compiler keeps
-/// them in vector registers) and the lanes added pairwise at the end.
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    debug_assert_eq!(a.len(), b.len());
-    let n = a.len().min(b.len());
-    let (ca, ra) = a[..n].as_chunks::<8>();
-    let (cb, rb) = b[..n].as_chunks::<8>();
-    let mut lanes = [0.0f64; 8];
-    for (x, y) in ca.iter().zip(cb) {
-        for k in 0..8 {
-            lanes[k] += x[k] * y[k];
-        }
-    }
-    let mut tail = 0.0;
-    for (x, y) in ra.iter().zip(rb) {
-        tail += x * y;
-    }
-    let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
-    ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)) + tail
-}
-
 /// Solves the symmetric normal equations, LU first, pseudo-inverse if singular.
 pub(crate) fn solve_normal(a: Vec<f64>, b: Vec<f64>, n: usize) -> Vec<f64> {
     match lu_solve(a.clone(), b.clone(), n) {
@@ -144,17 +123,6 @@ pub(crate) fn solve_normal(a: Vec<f64>, b: Vec<f64>, n: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dot_equals_the_plain_sum_on_every_tail_length() {
-        for n in 0..40 {
-            let a: Vec<f64> = (0..n).map(|i| f64::from(i) * 0.5 - 3.0).collect();
-            let b: Vec<f64> = (0..n).map(|i| f64::from(i % 7) - 2.0).collect();
-            let plain: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-            // Halves and small integers: every partial sum is exact, so any order gives the same value.
-            assert_eq!(dot(&a, &b), plain, "n = {n}");
-        }
-    }
 
     #[test]
     fn lu_solves_small_system() {

@@ -96,12 +96,12 @@ pub enum ModelError {
         /// What is inconsistent.
         reason: String,
     },
-    /// The SVM solver (linfa-svm) failed.
+    /// Fitting an SVM's Platt probabilities failed (linfa's Platt scaling).
     #[error("SVM training failed: {source}")]
     Svm {
-        /// The linfa-svm error.
+        /// The Platt-scaling error.
         #[source]
-        source: linfa_svm::SvmError,
+        source: linfa::composing::PlattError,
     },
 }
 

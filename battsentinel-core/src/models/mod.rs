@@ -1,4 +1,5 @@
-//! Fault models: random forest, isolation forest, MLP (in-house) and SVM (linfa-svm), with one API.
+//! Fault models: random forest, isolation forest, MLP and SVM (in-house; k-means and Platt scaling from
+//! linfa), with one API.
 //!
 //! Every estimator is fitted from validated params over `ndarray` views
 //! (`Model::fit(&params, &x.view(), &y.view())`), predicts with `predict` / `predict_proba` /
