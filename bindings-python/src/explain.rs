@@ -66,6 +66,10 @@ fn write_1d(out: &mut ArrayViewMut2<'_, f64>, v: ndarray::Array1<f64>) {
 }
 
 impl Predictor for Model {
+    fn costly_calls(&self) -> bool {
+        matches!(self, Model::Callable { .. })
+    }
+
     fn n_outputs(&self) -> usize {
         match self {
             Model::Callable { n_outputs, .. } => *n_outputs,

@@ -88,6 +88,10 @@ impl Predictor for JsPredictor {
         self.n_outputs
     }
 
+    fn costly_calls(&self) -> bool {
+        true
+    }
+
     fn predict_into(
         &self,
         rows: ArrayView2<'_, f64>,
@@ -155,6 +159,10 @@ impl Predictor for AnyPredictor {
             AnyPredictor::Model(m) => m.tree_ensemble(),
             AnyPredictor::Js(_) => None,
         }
+    }
+
+    fn costly_calls(&self) -> bool {
+        matches!(self, AnyPredictor::Js(_))
     }
 }
 

@@ -254,6 +254,12 @@ fn lloyd(data: &Array2<f64>, k: usize, g: &mut rng::Rng) -> (f64, Array2<f64>, V
 }
 
 pub(crate) fn check_finite(a: ArrayView2<'_, f64>, what: &'static str) -> Result<(), ExplainError> {
+    // Fast path: one branch-free pass over contiguous values; the position is searched only on failure.
+    if let Some(values) = a.as_slice_memory_order() {
+        if values.iter().fold(true, |ok, v| ok & v.is_finite()) {
+            return Ok(());
+        }
+    }
     for ((row, column), v) in a.indexed_iter() {
         if !v.is_finite() {
             return Err(ExplainError::NonFinite { what, row, column });

@@ -29,6 +29,13 @@ pub trait Predictor: Sync {
         None
     }
 
+    /// Whether every call has a large fixed cost (a call into Python or JavaScript). Kernel SHAP then
+    /// evaluates as few, large batches as the memory budget allows; otherwise (the default) it keeps each
+    /// batch of synthetic rows near 1 MB, so the rows are built and read in cache.
+    fn costly_calls(&self) -> bool {
+        false
+    }
+
     /// Convenience: allocates and returns the predictions.
     ///
     /// # Errors
@@ -103,6 +110,10 @@ impl<P: Predictor + ?Sized> Predictor for &P {
 
     fn tree_ensemble(&self) -> Option<&crate::explain::TreeEnsemble> {
         (**self).tree_ensemble()
+    }
+
+    fn costly_calls(&self) -> bool {
+        (**self).costly_calls()
     }
 }
 

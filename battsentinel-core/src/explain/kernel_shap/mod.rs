@@ -216,6 +216,13 @@ impl<P: Predictor> KernelExplainer<P> {
         Ok((budget / per / workers.max(1)).max(1))
     }
 
+    /// Coalitions per model call that keep the synthetic rows and outputs within about 1 MB, so they are
+    /// written and read in cache (models without [`Predictor::costly_calls`]).
+    fn cache_chunk(&self) -> usize {
+        let per = self.background.n_rows() * (self.background.n_features() + self.model.n_outputs()) * 8;
+        ((1 << 20) / per.max(1)).max(1)
+    }
+
     fn explain_with(
         &self,
         x: ArrayView1<'_, f64>,
@@ -316,6 +323,7 @@ impl<P: Predictor> KernelExplainer<P> {
         } else {
             budget_chunk.min(n_masks)
         };
+        let chunk = if self.model.costly_calls() { chunk } else { chunk.min(self.cache_chunk()).max(1) };
         let ranges: Vec<(usize, usize)> =
             (0..n_masks).step_by(chunk).map(|a| (a, (a + chunk).min(n_masks))).collect();
         let run = |&(a, b): &(usize, usize)| self.evaluate_range(x, varying, plan, a, b);
@@ -351,26 +359,28 @@ impl<P: Predictor> KernelExplainer<P> {
         let (n, p) = bg.dim();
         let d = self.model.n_outputs();
         let rows = (b - a) * n;
-        // Built row by row into uninitialised capacity (no zero fill): each background row is copied whole,
-        // then the coalition's features are overwritten with the instance's values.
+        // Built into uninitialised capacity (no zero fill): the whole background is copied once per
+        // coalition, then the coalition's features are overwritten with the instance's values row by row.
         let bg_std = bg.as_standard_layout();
         let bg_rows = bg_std.as_slice().unwrap_or(&[]);
         let mut data: Vec<f64> = Vec::with_capacity(rows * p);
-        let mut from_x: Vec<usize> = Vec::with_capacity(p);
+        // (column, instance value) of every feature the coalition takes from x.
+        let mut from_x: Vec<(usize, f64)> = Vec::with_capacity(p);
         for k in a..b {
             let mask = plan.mask(k);
             from_x.clear();
             for (i, &g) in varying.iter().enumerate() {
                 if mask[i] == 1 {
-                    from_x.extend_from_slice(&self.groups[g]);
+                    from_x.extend(self.groups[g].iter().filter(|&&j| j < p).map(|&j| (j, x[j])));
                 }
             }
-            for r in bg_rows.chunks_exact(p) {
-                let base = data.len();
-                data.extend_from_slice(r);
-                let row = &mut data[base..];
-                for &j in &from_x {
-                    row[j] = x[j];
+            let base = data.len();
+            data.extend_from_slice(bg_rows);
+            // Column by column: one strided pass per feature taken from x.
+            let block = &mut data[base..];
+            for &(j, v) in &from_x {
+                for cell in block.iter_mut().skip(j).step_by(p) {
+                    *cell = v;
                 }
             }
         }
@@ -386,6 +396,13 @@ impl<P: Predictor> KernelExplainer<P> {
         let w = self.background.weights();
         let mut ey = vec![0.0; (b - a) * d];
         if d == 0 {
+            return Ok(ey);
+        }
+        if d == 1 {
+            // One output: a dot product per coalition (interleaved lanes, no serial dependency).
+            for (e, yc) in ey.iter_mut().zip(ys.chunks_exact(n)) {
+                *e = crate::numeric::dot(yc, w);
+            }
             return Ok(ey);
         }
         for (e, yc) in ey.chunks_exact_mut(d).zip(ys.chunks_exact(n * d)) {
