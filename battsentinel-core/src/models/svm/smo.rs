@@ -172,24 +172,8 @@ fn solve_in(
             let sum = ai + aj;
             ai -= delta;
             aj += delta;
-            if sum > ci {
-                if ai > ci {
-                    ai = ci;
-                    aj = sum - ci;
-                }
-            } else if aj < 0.0 {
-                aj = 0.0;
-                ai = sum;
-            }
-            if sum > cj {
-                if aj > cj {
-                    aj = cj;
-                    ai = sum - cj;
-                }
-            } else if ai < 0.0 {
-                ai = 0.0;
-                aj = sum;
-            }
+            clip_fixed_sum(&mut ai, &mut aj, ci, sum);
+            clip_fixed_sum(&mut aj, &mut ai, cj, sum);
         }
         alpha[i] = ai;
         alpha[j] = aj;
@@ -201,6 +185,20 @@ fn solve_in(
     }
     let rho = calculate_rho(y, c, &alpha, &g);
     Solution { alpha, rho, iterations }
+}
+
+/// Clips a pair moving along `first + second = sum` at `first`'s side of the box: past its upper bound
+/// `c_first` when the sum allows it, else `second` below zero.
+fn clip_fixed_sum(first: &mut f64, second: &mut f64, c_first: f64, sum: f64) {
+    if sum > c_first {
+        if *first > c_first {
+            *first = c_first;
+            *second = sum - c_first;
+        }
+    } else if *second < 0.0 {
+        *second = 0.0;
+        *first = sum;
+    }
 }
 
 /// WSS 3: `i` maximises `−y_t G_t` over `I_up`; `j` minimises `−b²/a` over `t ∈ I_low` with
