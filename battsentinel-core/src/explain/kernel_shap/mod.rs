@@ -206,9 +206,15 @@ impl<P: Predictor> KernelExplainer<P> {
     }
 
     /// Coalitions held at once per worker so that `workers` workers stay within the memory budget.
+    /// Bytes one coalition's synthetic rows and their outputs take.
+    fn bytes_per_coalition(&self) -> usize {
+        self.background.n_rows()
+            * (self.background.n_features() + self.model.n_outputs())
+            * std::mem::size_of::<f64>()
+    }
+
     fn chunk_coalitions(&self, workers: usize) -> Result<usize, ExplainError> {
-        let n = self.background.n_rows();
-        let per = n * (self.background.n_features() + self.model.n_outputs()) * std::mem::size_of::<f64>();
+        let per = self.bytes_per_coalition();
         let budget = self.params.memory_budget_bytes();
         if per > budget {
             return Err(ExplainError::BudgetTooSmall { budget_bytes: budget, needed_bytes: per });
@@ -219,8 +225,7 @@ impl<P: Predictor> KernelExplainer<P> {
     /// Coalitions per model call that keep the synthetic rows and outputs within about 1 MB, so they are
     /// written and read in cache (models without [`Predictor::costly_calls`]).
     fn cache_chunk(&self) -> usize {
-        let per = self.background.n_rows() * (self.background.n_features() + self.model.n_outputs()) * 8;
-        ((1 << 20) / per.max(1)).max(1)
+        ((1 << 20) / self.bytes_per_coalition().max(1)).max(1)
     }
 
     fn explain_with(

@@ -410,13 +410,15 @@ impl TreeEnsemble {
         sink: &mut S,
     ) {
         let n_features = bg.ncols();
-        let z: Vec<f64> = bg.iter().copied().collect();
+        // Backgrounds are kept row-major: no copy then.
+        let z = bg.as_standard_layout();
+        let z = z.as_slice().unwrap_or(&[]);
         let c: Vec<f64> = weights.iter().map(|w| w * self.scale).collect();
-        let ctx = CoalitionWalk { x, z: &z, n_features, c: &c, player_of, pow3 };
-        let mut rows: Vec<u32> = Vec::with_capacity(bg.nrows());
+        let ctx = CoalitionWalk { x, z, n_features, c: &c, player_of, pow3 };
+        let mut rows: Vec<usize> = Vec::with_capacity(bg.nrows());
         for t in &self.trees {
             rows.clear();
-            rows.extend((0..bg.nrows()).filter_map(|r| u32::try_from(r).ok()));
+            rows.extend(0..bg.nrows());
             coalition_walk(t, 0, &ctx, &mut rows, (0, 0, all_free), sink);
         }
     }
@@ -441,11 +443,11 @@ struct CoalitionWalk<'a> {
 
 impl CoalitionWalk<'_> {
     /// Reorders `rows` so that the background rows going left at `split` come first; returns their count.
-    fn partition(&self, split: &Split, rows: &mut [u32]) -> usize {
+    fn partition(&self, split: &Split, rows: &mut [usize]) -> usize {
         let (f, nf) = (split.feature as usize, self.n_features);
         let mut left = 0;
         for k in 0..rows.len() {
-            let r = rows[k] as usize;
+            let r = rows[k];
             if self.z[r * nf + f] <= split.threshold {
                 rows.swap(left, k);
                 left += 1;
@@ -465,7 +467,7 @@ fn coalition_walk<S: FnMut(u64, u64, usize, &[f64], f64)>(
     t: &Tree,
     mut node: usize,
     w: &CoalitionWalk<'_>,
-    mut rows: &mut [u32],
+    mut rows: &mut [usize],
     (a, mut b, mut idx): (u64, u64, usize),
     sink: &mut S,
 ) {
@@ -477,7 +479,7 @@ fn coalition_walk<S: FnMut(u64, u64, usize, &[f64], f64)>(
         }
         let split = &t.splits[node];
         if split.left == LEAF {
-            let c: f64 = rows.iter().map(|&r| w.c[r as usize]).sum();
+            let c: f64 = rows.iter().map(|&r| w.c[r]).sum();
             return sink(a, b, idx, t.leaf_values(node), c);
         }
         let decided_by_x = match w.player_of[split.feature as usize] {
