@@ -99,6 +99,9 @@ fn forest_benches(c: &mut Criterion) {
     g.finish();
 }
 
+/// Instances per `explain_rows` call in the LIME throughput bench.
+const LIME_ROWS: usize = 20;
+
 fn lime_benches(c: &mut Criterion) {
     let Some(xai) = shared_xai() else { return };
     let case = xai.join("cases/J_lime_tabular_M8");
@@ -112,6 +115,14 @@ fn lime_benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("explain_lime_per_instance");
     g.bench_function(BenchmarkId::from_parameter("J_M8_5000"), |b| {
         b.iter(|| lime.explain(inst.row(0), &model, &[0]).unwrap())
+    });
+    g.finish();
+    // Throughput: 20 explanations of the instance (seeds 0..20) in one `explain_rows` call, as a fleet
+    // explains its rows; the time per instance is the group's time / 20.
+    let rows = inst.broadcast((LIME_ROWS, inst.ncols())).unwrap().to_owned();
+    let mut g = c.benchmark_group("explain_lime_rows");
+    g.bench_function(BenchmarkId::from_parameter("J_M8_5000_x20"), |b| {
+        b.iter(|| lime.explain_rows(rows.view(), &model, &[0]).unwrap())
     });
     g.finish();
 }

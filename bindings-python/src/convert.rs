@@ -185,6 +185,17 @@ pub fn array2<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<PyReadonlyAr
     arr.extract::<PyReadonlyArray2<'py, f64>>()
 }
 
+/// An owned copy of a NumPy array's view. An empty array is built from its shape alone: ndarray's
+/// `to_owned` asserts (with debug assertions) on the non-zero strides NumPy gives empty slices such as
+/// `X[:0]`.
+pub fn owned<D: ndarray::Dimension>(a: ndarray::ArrayView<'_, f64, D>) -> ndarray::Array<f64, D> {
+    if a.is_empty() {
+        ndarray::Array::zeros(a.raw_dim())
+    } else {
+        a.to_owned()
+    }
+}
+
 /// A 1-D float64 array argument (see [`array2`]).
 pub fn array1<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<PyReadonlyArray1<'py, f64>> {
     if let Ok(a) = obj.extract::<PyReadonlyArray1<'py, f64>>() {

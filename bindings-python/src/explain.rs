@@ -22,7 +22,7 @@ use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use crate::convert::{array1, array2, from_json_str, ndim, params_from_kwargs, to_json_string};
+use crate::convert::{array1, array2, from_json_str, ndim, owned, params_from_kwargs, to_json_string};
 use crate::errors::PyResultExt;
 use crate::models::{
     PyIsolationForest, PyMlpClassifier, PyMlpRegressor, PyOneClassSvm, PyRandomForestClassifier,
@@ -236,17 +236,17 @@ fn data_and_names(
         None => None,
     };
     let a = array2(data, "data")?;
-    Ok((a.as_array().to_owned(), names))
+    Ok((owned(a.as_array()), names))
 }
 
 /// The explained rows: a 1-D instance or a 2-D batch; returns the batch and whether a single row was given.
 fn rows_of<'py>(x: &Bound<'py, PyAny>) -> PyResult<(Array2<f64>, bool)> {
     if ndim(x)? == 1 {
         let a = array1(x, "X")?;
-        Ok((a.as_array().to_owned().insert_axis(Axis(0)), true))
+        Ok((owned(a.as_array()).insert_axis(Axis(0)), true))
     } else {
         let a = array2(x, "X")?;
-        Ok((a.as_array().to_owned(), false))
+        Ok((owned(a.as_array()), false))
     }
 }
 
@@ -878,7 +878,7 @@ impl PyLimeTabularExplainer {
         predict_fn: &Bound<'_, PyAny>,
         labels: Option<Vec<usize>>,
     ) -> PyResult<PyLimeExplanation> {
-        let x = array1(data_row, "data_row")?.as_array().to_owned();
+        let x = owned(array1(data_row, "data_row")?.as_array());
         let labels = labels.unwrap_or_else(|| vec![usize::from(self.mode == "classification")]);
         let error: ErrorSlot = Arc::new(Mutex::new(None));
         let probe = x.clone().insert_axis(Axis(0));
@@ -886,6 +886,37 @@ impl PyLimeTabularExplainer {
         let inner = &self.inner;
         let e = py.detach(|| inner.explain(x.view(), &model, &labels)).map_err(|e| explain_err(&error, e))?;
         Ok(PyLimeExplanation { inner: e })
+    }
+
+    /// Explains every row of `data` (array or DataFrame); row `i` with seed `seed + i`, so row 0 is what
+    /// `explain_instance` gives. Our own models explain the rows on all cores; a Python callable is
+    /// called for one row at a time.
+    #[pyo3(signature = (data, predict_fn, labels = None))]
+    fn explain_instances(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        predict_fn: &Bound<'_, PyAny>,
+        labels: Option<Vec<usize>>,
+    ) -> PyResult<Vec<PyLimeExplanation>> {
+        let (xs, _) = data_and_names(data, None)?;
+        let labels = labels.unwrap_or_else(|| vec![usize::from(self.mode == "classification")]);
+        let p = self.inner.feature_names().len();
+        if xs.ncols() != p {
+            // Before the model is probed with rows it cannot take.
+            let e = ExplainError::ShapeMismatch { what: "instances (columns)", expected: p, got: xs.ncols() };
+            return Err(crate::errors::to_py(e.into()));
+        }
+        if xs.nrows() == 0 {
+            return Ok(Vec::new());
+        }
+        let error: ErrorSlot = Arc::new(Mutex::new(None));
+        let (model, _) = model_of(py, predict_fn, xs.view(), &error)?;
+        let inner = &self.inner;
+        let all = py
+            .detach(|| inner.explain_rows(xs.view(), &model, &labels))
+            .map_err(|e| explain_err(&error, e))?;
+        Ok(all.into_iter().map(|inner| PyLimeExplanation { inner }).collect())
     }
 
     fn __getstate__(&self) -> PyResult<String> {

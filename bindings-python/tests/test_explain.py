@@ -124,6 +124,22 @@ def test_lime_is_seeded_and_pickles(data):
     assert len(lime.explain_instance(X[3], ours).as_list()) == 6
 
 
+def test_lime_explain_instances_equals_seeded_explain_instance(data):
+    X, y = data
+    model = LogisticRegression().fit(X, y)
+    ours = bs.RandomForestClassifier(n_trees=10).fit(X, y)
+    lime = bs.LimeTabularExplainer(X, mode="classification", num_samples=400, seed=7)
+    for predict in (model.predict_proba, ours):
+        many = lime.explain_instances(X[:4], predict)
+        assert len(many) == 4
+        for i, e in enumerate(many):
+            single = bs.LimeTabularExplainer(X, mode="classification", num_samples=400, seed=7 + i)
+            assert e.as_list() == single.explain_instance(X[i], predict).as_list()
+    assert lime.explain_instances(X[:0], model.predict_proba) == []
+    with pytest.raises(bs.ExplainError):
+        lime.explain_instances(X[:2, :3], model.predict_proba)
+
+
 @pytest.mark.parametrize("r", [4, 8, 12])
 def test_l1_reg_num_features_equals_shap(r):
     """shap's default selection `l1_reg="num_features(r)"` (LARS) on a 12-feature model, every coalition

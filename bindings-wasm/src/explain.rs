@@ -612,4 +612,22 @@ impl LimeExplainer {
         let labels = o.labels.unwrap_or_else(|| vec![usize::from(model.n_outputs() > 1)]);
         Ok(LimeExplanation { inner: or_throw_pending(self.inner.explain(x.view(), &model, &labels))? })
     }
+    /// Explains every row of `xs` (row `i` with seed `seed + i`, so row 0 is what `explain` gives).
+    ///
+    /// # Errors
+    /// As `explain`.
+    #[wasm_bindgen(js_name = explainRows)]
+    pub fn explain_rows(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Matrix")] xs: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ExplainableModel")] model: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "LimeExplainOptions | undefined")] options: JsValue,
+    ) -> Result<Vec<LimeExplanation>, JsValue> {
+        let o: Options = from_js(&options, "options")?;
+        let xs = matrix(&xs, "xs")?;
+        let model = predictor(&model, o.n_outputs)?;
+        let labels = o.labels.unwrap_or_else(|| vec![usize::from(model.n_outputs() > 1)]);
+        let all = or_throw_pending(self.inner.explain_rows(xs.view(), &model, &labels))?;
+        Ok(all.into_iter().map(|inner| LimeExplanation { inner }).collect())
+    }
 }

@@ -56,6 +56,12 @@ test('Kernel SHAP over our forest equals TreeSHAP; LIME explains the same forest
   assert.equal(le.asList().length, 10);
   assert.ok(le.models[0].score > 0);
   assert.match(le.toSvg(), /<svg/);
+  // explainRows: row i with seed 3 + i, so row 0 equals explain of that row.
+  const many = lime.explainRows(x.slice(30, 33), rf, { labels: [1] });
+  assert.equal(many.length, 3);
+  assert.deepEqual(many[0].asList(), le.asList());
+  const lime4 = new bs.LimeExplainer(x, x[0].map((_, j) => `f${j}`), { mode: 'classification', num_samples: 500, seed: 4 });
+  assert.deepEqual(many[1].asList(), lime4.explain(x[31], rf, { labels: [1] }).asList());
   throwsCoded(assert, () => new bs.TreeExplainer((r) => r, bg), 'TypeError', 'invalid_argument');
 });
 

@@ -30,7 +30,7 @@ use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::kernel_shap::predict_checked;
+use super::kernel_shap::predict_checked_blocks;
 use super::linalg::solve_normal;
 use super::{ExplainError, Predictor};
 use crate::numeric::dot;
@@ -258,6 +258,94 @@ impl TruncatedNormal {
     }
 }
 
+/// Rows of the neighbourhood drawn from one random stream (the unit of parallel sampling). A multiple of
+/// the cache line in rows, small enough that 5,000 samples split evenly over two threads.
+pub const LIME_SAMPLE_BLOCK_ROWS: usize = 512;
+
+/// How one column of the LIME neighbourhood is drawn.
+enum ColumnDraw<'a> {
+    /// No discretiser: a normal around `centre` with the training `scale`, standardised with `mean`.
+    Normal { x: f64, centre: f64, mean: f64, scale: f64 },
+    /// A bin drawn from the training frequencies (`cdf`, summing to `total`), then its truncated normal;
+    /// the surrogate sees 1 where the bin is `x`'s (`first`).
+    Binned {
+        x: f64,
+        first: usize,
+        cdf: Vec<f64>,
+        total: f64,
+        values: &'a [usize],
+        truncated: Vec<TruncatedNormal>,
+    },
+}
+
+impl ColumnDraw<'_> {
+    /// The surrogate's value of the instance itself (row 0 of `data`).
+    fn instance_value(&self) -> f64 {
+        match *self {
+            Self::Normal { x, mean, scale, .. } => (x - mean) / scale,
+            Self::Binned { .. } => 1.0,
+        }
+    }
+}
+
+/// Draws block `block` of the neighbourhood (rows `block·LIME_SAMPLE_BLOCK_ROWS..`) from ChaCha8 stream `block`
+/// of `seed`, column by column, and returns the rows' Euclidean distances to the instance in `data`.
+fn fill_block(
+    columns: &[ColumnDraw<'_>],
+    seed: u64,
+    block: usize,
+    mut data: Vec<&mut [f64]>,
+    inv: &mut [f64],
+) -> Vec<f64> {
+    let mut g = rng::seeded(seed);
+    g.set_stream(block as u64);
+    let p = columns.len();
+    let rows = data.first().map_or(0, |c| c.len());
+    // Row 0 of the first block is the instance itself.
+    let skip = usize::from(block == 0);
+    let mut drawn = vec![0usize; rows];
+    let mut sq = vec![0.0; rows];
+    for (j, (column, dcol)) in columns.iter().zip(data.iter_mut()).enumerate() {
+        match column {
+            ColumnDraw::Normal { x, centre, mean, scale } => {
+                for (i, d) in dcol.iter_mut().enumerate() {
+                    let z: f64 = StandardNormal.sample(&mut g);
+                    let v = if i < skip { *x } else { z * scale + centre };
+                    inv[i * p + j] = v;
+                    *d = (v - mean) / scale;
+                }
+            }
+            ColumnDraw::Binned { x, first, cdf, total, values, truncated } => {
+                let last = cdf.len().saturating_sub(1);
+                // One 32-bit word per bin choice (a resolution of 2⁻³², far below any bin frequency of a
+                // training set) instead of the 64 bits of a uniform f64: a quarter fewer ChaCha words.
+                let unit = total / 4_294_967_296.0;
+                for b in &mut drawn {
+                    let u = f64::from(g.gen::<u32>()) * unit;
+                    // The first k with u < cdf[k], counted without branches (the cdf is non-decreasing, so
+                    // it is the number of entries ≤ u): a random bin choice mispredicts a search loop.
+                    let k = cdf.iter().map(|&c| usize::from(c <= u)).sum::<usize>().min(last);
+                    *b = values[k];
+                }
+                for (i, (&b, d)) in drawn.iter().zip(dcol.iter_mut()).enumerate() {
+                    if i < skip {
+                        *d = 1.0;
+                        inv[j] = *x;
+                    } else {
+                        *d = f64::from(u8::from(b == *first));
+                        inv[i * p + j] = truncated[b].draw(&mut g);
+                    }
+                }
+            }
+        }
+        let c0 = column.instance_value();
+        for (s, &d) in sq.iter_mut().zip(dcol.iter()) {
+            *s += (d - c0) * (d - c0);
+        }
+    }
+    sq.into_iter().map(f64::sqrt).collect()
+}
+
 /// numpy `percentile` with the default linear interpolation on sorted data.
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     let n = sorted.len();
@@ -479,6 +567,11 @@ impl LimeTabular {
         Ok(Self { params, feature_names, bins, mean, scale })
     }
 
+    /// The feature names, one per column the explainer expects.
+    pub fn feature_names(&self) -> &[String] {
+        &self.feature_names
+    }
+
     /// Per-feature discretiser statistics.
     pub fn bin_stats(&self) -> &[BinStats] {
         &self.bins
@@ -497,33 +590,63 @@ impl LimeTabular {
 
     /// Draws the neighbourhood of `x` (row 0 is `x` itself), seeded by the params' seed.
     ///
+    /// The rows are drawn in blocks of [`LIME_SAMPLE_BLOCK_ROWS`], block `b` from the ChaCha8 stream `b` of the
+    /// seed; with feature `parallel` the blocks are drawn on all threads. The neighbourhood depends only
+    /// on the seed, not on the thread count or the target (native and wasm32 draw the same rows).
+    ///
     /// # Errors
     /// [`ExplainError::ShapeMismatch`] when `x` has the wrong length.
     pub fn sample(&self, x: ArrayView1<'_, f64>) -> Result<Neighbourhood, ExplainError> {
+        self.sample_seeded(x, self.params.seed)
+    }
+
+    fn sample_seeded(&self, x: ArrayView1<'_, f64>, seed: u64) -> Result<Neighbourhood, ExplainError> {
         let p = self.feature_names.len();
         if x.len() != p {
             return Err(ExplainError::ShapeMismatch { what: "instance", expected: p, got: x.len() });
         }
         let ns = self.params.num_samples;
-        let mut g = rng::seeded(self.params.seed);
-        // `data` is filled column by column (the surrogate's fits read its columns); `inverse` is
-        // row-major, as the model reads rows.
+        let columns: Vec<ColumnDraw<'_>> = (0..p).map(|j| self.column_draw(j, x[j])).collect();
+        // `data` is column-major (the surrogate's fits read its columns); `inverse` is row-major, as the
+        // model reads rows. Block `b` owns rows `b·B..` of every column of `data` and of `inverse`.
         let mut data = vec![0.0; ns * p];
         let mut inv = vec![0.0; ns * p];
-        if self.bins.is_empty() {
-            for i in 0..ns {
-                for j in 0..p {
-                    let z: f64 = StandardNormal.sample(&mut g);
-                    let centre = if self.params.sample_around_instance { x[j] } else { self.mean[j] };
-                    let v = if i == 0 { x[j] } else { z * self.scale[j] + centre };
-                    inv[i * p + j] = v;
-                    data[j * ns + i] = (v - self.mean[j]) / self.scale[j];
-                }
+        let mut blocks: Vec<(Vec<&mut [f64]>, &mut [f64])> = inv
+            .chunks_mut((LIME_SAMPLE_BLOCK_ROWS * p).max(1))
+            .map(|rows| (Vec::with_capacity(p), rows))
+            .collect();
+        for column in data.chunks_mut(ns.max(1)) {
+            for (piece, block) in column.chunks_mut(LIME_SAMPLE_BLOCK_ROWS).zip(blocks.iter_mut()) {
+                block.0.push(piece);
             }
-        } else {
-            let mut drawn = vec![0usize; ns];
-            for (j, st) in self.bins.iter().enumerate() {
-                let first = st.bin(x[j]);
+        }
+        let fill = |(b, (cols, rows)): (usize, (Vec<&mut [f64]>, &mut [f64]))| {
+            fill_block(&columns, seed, b, cols, rows)
+        };
+        #[cfg(feature = "parallel")]
+        let parts: Vec<Vec<f64>> = {
+            use rayon::prelude::*;
+            blocks.into_par_iter().enumerate().map(fill).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let parts: Vec<Vec<f64>> = blocks.into_iter().enumerate().map(fill).collect();
+        let distances = parts.concat();
+        let shape_err =
+            |_| ExplainError::ShapeMismatch { what: "neighbourhood", expected: ns * p, got: ns * p };
+        let data = Array2::from_shape_vec((ns, p).f(), data).map_err(shape_err)?;
+        let inverse = Array2::from_shape_vec((ns, p), inv).map_err(shape_err)?;
+        Ok(Neighbourhood { data, inverse, distances })
+    }
+
+    /// How column `j` of the neighbourhood is drawn for an instance whose value there is `xj`.
+    fn column_draw(&self, j: usize, xj: f64) -> ColumnDraw<'_> {
+        match self.bins.get(j) {
+            None => {
+                let (mean, scale) = (self.mean[j], self.scale[j]);
+                let centre = if self.params.sample_around_instance { xj } else { mean };
+                ColumnDraw::Normal { x: xj, centre, mean, scale }
+            }
+            Some(st) => {
                 let cdf: Vec<f64> = st
                     .frequencies
                     .iter()
@@ -533,39 +656,10 @@ impl LimeTabular {
                     })
                     .collect();
                 let total = cdf.last().copied().unwrap_or(1.0);
-                let last = cdf.len().saturating_sub(1);
-                for b in drawn.iter_mut() {
-                    let u = g.gen::<f64>() * total;
-                    // The first k with u < cdf[k], counted without branches (the cdf is non-decreasing, so
-                    // it is the number of entries ≤ u): a random bin choice mispredicts a search loop.
-                    let k = cdf.iter().map(|&c| usize::from(c <= u)).sum::<usize>().min(last);
-                    *b = st.values[k];
-                }
-                let truncated: Vec<TruncatedNormal> =
-                    (0..st.means.len()).map(|b| self.truncated_normal(st, b)).collect();
-                let col = &mut data[j * ns..(j + 1) * ns];
-                col[0] = 1.0;
-                inv[j] = x[j];
-                for (i, (&b, d)) in drawn.iter().zip(col.iter_mut()).enumerate().skip(1) {
-                    *d = f64::from(u8::from(b == first));
-                    inv[i * p + j] = truncated[b].draw(&mut g);
-                }
+                let truncated = (0..st.means.len()).map(|b| self.truncated_normal(st, b)).collect();
+                ColumnDraw::Binned { x: xj, first: st.bin(xj), cdf, total, values: &st.values, truncated }
             }
         }
-        let mut sq = vec![0.0; ns];
-        for j in 0..p {
-            let col = &data[j * ns..(j + 1) * ns];
-            let c0 = col[0];
-            for (s, &v) in sq.iter_mut().zip(col) {
-                *s += (v - c0) * (v - c0);
-            }
-        }
-        let distances = sq.into_iter().map(f64::sqrt).collect();
-        let shape_err =
-            |_| ExplainError::ShapeMismatch { what: "neighbourhood", expected: ns * p, got: ns * p };
-        let data = Array2::from_shape_vec((ns, p).f(), data).map_err(shape_err)?;
-        let inverse = Array2::from_shape_vec((ns, p), inv).map_err(shape_err)?;
-        Ok(Neighbourhood { data, inverse, distances })
     }
 
     /// The undiscretisation of bin `b`: lime's truncated normal with the bin's mean and std between its
@@ -605,8 +699,68 @@ impl LimeTabular {
         model: &P,
         labels: &[usize],
     ) -> Result<LimeExplanation, ExplainError> {
-        let nb = self.sample(x)?;
-        let y = predict_checked(model, nb.inverse.view())?;
+        // Inside the thread pool, the parallel steps of one explanation start without waking the caller.
+        #[cfg(feature = "parallel")]
+        return rayon::scope(|_| self.explain_seeded(x, model, labels, self.params.seed));
+        #[cfg(not(feature = "parallel"))]
+        self.explain_seeded(x, model, labels, self.params.seed)
+    }
+
+    /// Explains every row of `xs` for `labels`. Row `i` is explained with seed `seed + i` (row 0 as
+    /// [`LimeTabular::explain`] would), so the result does not depend on the thread count. With feature
+    /// `parallel` the rows are explained on all threads, unless the model is costly to call (Python,
+    /// JavaScript), which is then called for one row at a time.
+    ///
+    /// # Errors
+    /// As [`LimeTabular::explain`]; a wrong number of columns is a [`ExplainError::ShapeMismatch`].
+    ///
+    /// # Examples
+    /// ```
+    /// use battsentinel_core::explain::{FnPredictor, LimeParams, LimeTabular};
+    /// use ndarray::Array2;
+    /// let train = Array2::from_shape_fn((200, 2), |(i, j)| ((i * 7 + j * 13) % 50) as f64 / 10.0);
+    /// let lime = LimeTabular::fit(train.view(), vec!["a".into(), "b".into()], &LimeParams::default()).unwrap();
+    /// let model = FnPredictor::new(1, |rows, mut out| {
+    ///     for (r, mut o) in rows.rows().into_iter().zip(out.rows_mut()) { o[0] = r[0] - 20.0 * r[1]; }
+    /// });
+    /// let all = lime.explain_rows(train.slice(ndarray::s![..3, ..]), &model, &[0]).unwrap();
+    /// assert_eq!(all.len(), 3);
+    /// assert_eq!(all[0], lime.explain(train.row(0), &model, &[0]).unwrap());
+    /// assert!(all.iter().all(|e| e.models[0].local_exp[0].0 == 1)); // b weighs most
+    /// ```
+    pub fn explain_rows<P: Predictor + ?Sized>(
+        &self,
+        xs: ArrayView2<'_, f64>,
+        model: &P,
+        labels: &[usize],
+    ) -> Result<Vec<LimeExplanation>, ExplainError> {
+        let p = self.feature_names.len();
+        if xs.ncols() != p {
+            return Err(ExplainError::ShapeMismatch {
+                what: "instances (columns)",
+                expected: p,
+                got: xs.ncols(),
+            });
+        }
+        let seed = self.params.seed;
+        let one = |i: usize| self.explain_seeded(xs.row(i), model, labels, seed.wrapping_add(i as u64));
+        #[cfg(feature = "parallel")]
+        if !model.costly_calls() {
+            use rayon::prelude::*;
+            return (0..xs.nrows()).into_par_iter().map(one).collect();
+        }
+        (0..xs.nrows()).map(one).collect()
+    }
+
+    fn explain_seeded<P: Predictor + ?Sized>(
+        &self,
+        x: ArrayView1<'_, f64>,
+        model: &P,
+        labels: &[usize],
+        seed: u64,
+    ) -> Result<LimeExplanation, ExplainError> {
+        let nb = self.sample_seeded(x, seed)?;
+        let y = predict_checked_blocks(model, nb.inverse.view(), LIME_SAMPLE_BLOCK_ROWS)?;
         let d = y.ncols();
         let mut models = Vec::with_capacity(labels.len());
         for &label in labels {

@@ -33,7 +33,7 @@ pub use explanation::{Explanation, ExplanationSet};
 pub use kernel_shap::{CoalitionPlan, KernelExplainer, KernelShapParams, KernelShapValidParams, L1Reg};
 pub use lime::{
     Discretizer, FeatureSelection, LimeExplanation, LimeMode, LimeParams, LimeTabular, LimeValidParams,
-    LocalModel,
+    LocalModel, LIME_SAMPLE_BLOCK_ROWS,
 };
 pub use predictor::{FnPredictor, Link, Predictor};
 pub use reference_model::ReferenceModel;

@@ -4,7 +4,7 @@ use crate::common::explain as common;
 
 use battsentinel_core::explain::{
     Background, CoalitionPlan, ExplainError, FnPredictor, KernelExplainer, KernelShapParams, LimeParams,
-    LimeTabular, Link, Predictor, ReferenceModel, TreeExplainer,
+    LimeTabular, Link, Predictor, ReferenceModel, TreeExplainer, LIME_SAMPLE_BLOCK_ROWS,
 };
 use common::{case, f64s, read_csv, read_json};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
@@ -315,6 +315,51 @@ fn lime_sampler_matches_training_distribution() {
     }
     let again = lime.sample(x.row(0)).unwrap();
     assert_eq!(nb, again);
+}
+
+#[test]
+fn lime_sample_blocks_draw_from_distinct_streams() {
+    // Each block of rows has its own ChaCha stream: no block repeats another's draws, and the instance is
+    // row 0 only.
+    let dir = case("J_lime_tabular_M8");
+    let (names, train) = read_csv(&dir.join("training_data.csv"));
+    let (_, x) = read_csv(&dir.join("instance.csv"));
+    let n = 3 * LIME_SAMPLE_BLOCK_ROWS + 17;
+    let lime = LimeTabular::fit(train.view(), names, &LimeParams::default().num_samples(n).seed(5)).unwrap();
+    let nb = lime.sample(x.row(0)).unwrap();
+    assert_eq!(nb.inverse.row(0), x.row(0));
+    assert_eq!(nb.distances.len(), n);
+    assert_eq!(nb.distances[0], 0.0);
+    let block = |b: usize| nb.inverse.row(b * LIME_SAMPLE_BLOCK_ROWS + 1).to_vec();
+    for a in 0..4 {
+        for b in a + 1..4 {
+            assert_ne!(block(a), block(b), "blocks {a} and {b}");
+        }
+    }
+    // Distances are those of the binary representation to row 0 (all ones).
+    for i in [1, LIME_SAMPLE_BLOCK_ROWS, n - 1] {
+        let d2: f64 = nb.data.row(i).iter().map(|v| (v - 1.0).powi(2)).sum();
+        assert!((nb.distances[i] - d2.sqrt()).abs() < 1e-15);
+    }
+}
+
+#[test]
+fn lime_explain_rows_equals_seeded_single_explanations() {
+    let dir = case("J_lime_tabular_M8");
+    let (names, train) = read_csv(&dir.join("training_data.csv"));
+    let params = LimeParams::default().num_samples(1200).seed(40);
+    let lime = LimeTabular::fit(train.view(), names.clone(), &params).unwrap();
+    let xs = train.slice(ndarray::s![..5, ..]);
+    let model = FnPredictor::new(1, fn_b);
+    let all = lime.explain_rows(xs, &model, &[0]).unwrap();
+    assert_eq!(all.len(), 5);
+    for (i, e) in all.iter().enumerate() {
+        let single =
+            LimeTabular::fit(train.view(), names.clone(), &params.clone().seed(40 + i as u64)).unwrap();
+        assert_eq!(*e, single.explain(xs.row(i), &model, &[0]).unwrap(), "row {i}");
+    }
+    let err = lime.explain_rows(train.slice(ndarray::s![..2, ..3]), &model, &[0]).unwrap_err();
+    assert!(matches!(err, ExplainError::ShapeMismatch { expected: 8, got: 3, .. }));
 }
 
 #[test]

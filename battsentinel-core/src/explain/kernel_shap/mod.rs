@@ -19,6 +19,7 @@ use super::background::check_finite;
 use super::lars::{self, InformationCriterion, LarsMethod};
 use super::linalg::solve_normal;
 use super::{Background, ExplainError, Explanation, ExplanationSet, Predictor, TreeEnsemble};
+use crate::numeric::dot;
 use crate::params::ParamGuard;
 
 /// Kernel SHAP explainer over any batch [`Predictor`] and a (weighted) [`Background`].
@@ -364,29 +365,42 @@ impl<P: Predictor> KernelExplainer<P> {
         let (n, p) = bg.dim();
         let d = self.model.n_outputs();
         let rows = (b - a) * n;
-        // Built into uninitialised capacity (no zero fill): the whole background is copied once per
-        // coalition, then the coalition's features are overwritten with the instance's values row by row.
+        // Built into uninitialised capacity (no zero fill), in one pass per coalition: every value is a
+        // bit blend of the background's and the instance's. The coalition's per-column choice repeats every
+        // `p` values, so it is laid out once for `SYNTH_ROWS` rows (a multiple of any vector width) and the
+        // background is blended in pieces of that many rows.
         let bg_std = bg.as_standard_layout();
         let bg_rows = bg_std.as_slice().unwrap_or(&[]);
         let mut data: Vec<f64> = Vec::with_capacity(rows * p);
-        // (column, instance value) of every feature the coalition takes from x.
-        let mut from_x: Vec<(usize, f64)> = Vec::with_capacity(p);
+        let span = SYNTH_ROWS * p;
+        // Per value of the pattern: all ones where the coalition takes x, and x's value there.
+        let mut take = vec![0u64; span];
+        let mut xs = vec![0.0; span];
+        for (xv, j) in xs.iter_mut().zip((0..p).cycle()) {
+            *xv = x[j];
+        }
+        let mut column_take = vec![0u64; p];
         for k in a..b {
             let mask = plan.mask(k);
-            from_x.clear();
+            column_take.fill(0);
             for (i, &g) in varying.iter().enumerate() {
                 if mask[i] == 1 {
-                    from_x.extend(self.groups[g].iter().filter(|&&j| j < p).map(|&j| (j, x[j])));
+                    for &j in self.groups[g].iter().filter(|&&j| j < p) {
+                        column_take[j] = u64::MAX;
+                    }
                 }
             }
-            let base = data.len();
-            data.extend_from_slice(bg_rows);
-            // Column by column: one strided pass per feature taken from x.
-            let block = &mut data[base..];
-            for &(j, v) in &from_x {
-                for cell in block.iter_mut().skip(j).step_by(p) {
-                    *cell = v;
-                }
+            for (t, &c) in take.iter_mut().zip(column_take.iter().cycle()) {
+                *t = c;
+            }
+            for piece in bg_rows.chunks(span.max(1)) {
+                data.extend(
+                    piece
+                        .iter()
+                        .zip(&take)
+                        .zip(&xs)
+                        .map(|((bv, &t), xv)| f64::from_bits((bv.to_bits() & !t) | (xv.to_bits() & t))),
+                );
             }
         }
         let got = data.len();
@@ -395,27 +409,30 @@ impl<P: Predictor> KernelExplainer<P> {
             expected: rows * p,
             got,
         })?;
-        let y = predict_checked(&self.model, synth.view())?;
+        let y = predict_shape_checked(&self.model, synth.view())?;
         let y = y.as_standard_layout();
         let ys = y.as_slice().unwrap_or(&[]);
         let w = self.background.weights();
         let mut ey = vec![0.0; (b - a) * d];
-        if d == 0 {
-            return Ok(ey);
-        }
         if d == 1 {
             // One output: a dot product per coalition (interleaved lanes, no serial dependency).
             for (e, yc) in ey.iter_mut().zip(ys.chunks_exact(n)) {
-                *e = crate::numeric::dot(yc, w);
+                *e = dot(yc, w);
             }
-            return Ok(ey);
-        }
-        for (e, yc) in ey.chunks_exact_mut(d).zip(ys.chunks_exact(n * d)) {
-            for (yr, &wj) in yc.chunks_exact(d).zip(w) {
-                for (acc, v) in e.iter_mut().zip(yr) {
-                    *acc += v * wj;
+        } else if d > 1 {
+            for (e, yc) in ey.chunks_exact_mut(d).zip(ys.chunks_exact(n * d)) {
+                for (yr, &wj) in yc.chunks_exact(d).zip(w) {
+                    for (acc, v) in e.iter_mut().zip(yr) {
+                        *acc += v * wj;
+                    }
                 }
             }
+        }
+        // A NaN or infinite output makes its coalition's weighted mean non-finite (the weights are finite and
+        // non-negative, and even 0·∞ is NaN), so the outputs are searched only then, for the typed error
+        // naming the row.
+        if !ey.iter().fold(true, |ok, v| ok & v.is_finite()) {
+            check_finite(y.view(), "model output")?;
         }
         Ok(ey)
     }
@@ -447,26 +464,31 @@ impl<P: Predictor> KernelExplainer<P> {
             return Ok(phi);
         };
         let q = cols.len();
+        // The design column by column (z_c − z_last per coalition), then the normal equations as dot
+        // products of whole columns: (Zᵀ W Z)_ij = (w ⊙ z_i)·z_j, (Zᵀ W y)_i = (w ⊙ z_i)·y.
+        let mut z = vec![0.0; q * n_masks];
+        let mut y2 = vec![0.0; n_masks];
+        for (s, ys) in y2.iter_mut().enumerate() {
+            let mask = plan.mask(s);
+            let zl = f64::from(mask[last]);
+            *ys = ey_adj[s] - zl * delta;
+            for (i, &c) in cols.iter().enumerate() {
+                z[i * n_masks + s] = f64::from(mask[c]) - zl;
+            }
+        }
+        let wz: Vec<f64> = z
+            .chunks_exact(n_masks.max(1))
+            .flat_map(|col| col.iter().zip(&plan.kernel_weights).map(|(v, w)| v * w))
+            .collect();
         let mut ata = vec![0.0; q * q];
         let mut atb = vec![0.0; q];
-        let mut row = vec![0.0; q];
-        for s in 0..n_masks {
-            let mask = plan.mask(s);
-            let w = plan.kernel_weights[s];
-            let zl = f64::from(mask[last]);
-            let y2 = ey_adj[s] - zl * delta;
-            for (r, &c) in row.iter_mut().zip(cols) {
-                *r = f64::from(mask[c]) - zl;
-            }
-            for i in 0..q {
-                let wi = row[i] * w;
-                if wi == 0.0 {
-                    continue;
-                }
-                atb[i] += wi * y2;
-                for j in 0..q {
-                    ata[i * q + j] += wi * row[j];
-                }
+        for i in 0..q {
+            let wzi = &wz[i * n_masks..(i + 1) * n_masks];
+            atb[i] = dot(wzi, &y2);
+            for j in i..q {
+                let v = dot(wzi, &z[j * n_masks..(j + 1) * n_masks]);
+                ata[i * q + j] = v;
+                ata[j * q + i] = v;
             }
         }
         let beta = solve_normal(ata, atb, q);
@@ -523,8 +545,47 @@ fn l1_selection(
     })
 }
 
+/// As [`predict_checked`], with the rows split into blocks of `block` rows predicted on all threads when
+/// feature `parallel` is on and the model has no fixed cost per call (a Python or JavaScript model is
+/// called once). The outputs are the same either way.
+pub(crate) fn predict_checked_blocks<P: Predictor + ?Sized>(
+    model: &P,
+    rows: ArrayView2<'_, f64>,
+    block: usize,
+) -> Result<Array2<f64>, ExplainError> {
+    #[cfg(feature = "parallel")]
+    if !model.costly_calls() && rows.nrows() > block && rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        let mut out = Array2::zeros((rows.nrows(), model.n_outputs()));
+        let parts: Vec<_> = rows
+            .axis_chunks_iter(ndarray::Axis(0), block)
+            .zip(out.axis_chunks_iter_mut(ndarray::Axis(0), block))
+            .collect();
+        parts.into_par_iter().try_for_each(|(r, o)| model.predict_into(r, o))?;
+        check_finite(out.view(), "model output")?;
+        return Ok(out);
+    }
+    #[cfg(not(feature = "parallel"))]
+    let _ = block;
+    predict_checked(model, rows)
+}
+
+/// Rows per piece of the synthetic-row blend (see `evaluate_range`).
+const SYNTH_ROWS: usize = 8;
+
 /// Calls the model and checks the output shape and finiteness.
 pub(crate) fn predict_checked<P: Predictor + ?Sized>(
+    model: &P,
+    rows: ArrayView2<'_, f64>,
+) -> Result<Array2<f64>, ExplainError> {
+    let out = predict_shape_checked(model, rows)?;
+    check_finite(out.view(), "model output")?;
+    Ok(out)
+}
+
+/// Calls the model and checks the output shape only: the caller checks finiteness (e.g. through sums
+/// that any non-finite output makes non-finite).
+fn predict_shape_checked<P: Predictor + ?Sized>(
     model: &P,
     rows: ArrayView2<'_, f64>,
 ) -> Result<Array2<f64>, ExplainError> {
@@ -536,6 +597,5 @@ pub(crate) fn predict_checked<P: Predictor + ?Sized>(
             got: out.nrows(),
         });
     }
-    check_finite(out.view(), "model output")?;
     Ok(out)
 }
