@@ -1034,6 +1034,10 @@ impl WeightedRidge {
 /// the weighted Gram matrix `Σ w·cₖ·cₗ` and right-hand side `Σ w·cₖ·y_c` are formed once, column by
 /// column (contiguous, vectorised dot products); a ridge fit over any subset of the columns is then a
 /// small solve, and its R² one pass over the subset's columns. Forward selection fits p·k subsets.
+/// Multiply-adds of a Gram matrix (`n·q²`) from which its rows are computed on all threads.
+#[cfg(feature = "parallel")]
+const PARALLEL_GRAM_MIN_FLOPS: usize = 100_000;
+
 struct WeightedDesign<'a> {
     n: usize,
     w: &'a [f64],
@@ -1074,17 +1078,26 @@ impl<'a> WeightedDesign<'a> {
             }
             xm.push(m);
         }
+        // Row k of the Gram matrix from column k on, and Σ w·c_k·y_c.
+        let gram_row = |k: usize| -> (f64, Vec<f64>) {
+            let ck = &centred[k * n..(k + 1) * n];
+            let wc: Vec<f64> = ck.iter().zip(w).map(|(c, wi)| c * wi).collect();
+            (dot(ck, &wyc), (k..q).map(|l| dot(&wc, &centred[l * n..(l + 1) * n])).collect())
+        };
+        #[cfg(feature = "parallel")]
+        let rows: Vec<(f64, Vec<f64>)> = if n * q * q >= PARALLEL_GRAM_MIN_FLOPS {
+            use rayon::prelude::*;
+            (0..q).into_par_iter().map(gram_row).collect()
+        } else {
+            (0..q).map(gram_row).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let rows: Vec<(f64, Vec<f64>)> = (0..q).map(gram_row).collect();
         let mut gram = vec![0.0; q * q];
         let mut rhs = vec![0.0; q];
-        let mut wc = vec![0.0; n];
-        for k in 0..q {
-            let ck = &centred[k * n..(k + 1) * n];
-            for ((o, c), wi) in wc.iter_mut().zip(ck).zip(w) {
-                *o = c * wi;
-            }
-            rhs[k] = dot(ck, &wyc);
-            for l in k..q {
-                let v = dot(&wc, &centred[l * n..(l + 1) * n]);
+        for (k, (r, row)) in rows.into_iter().enumerate() {
+            rhs[k] = r;
+            for (l, v) in (k..q).zip(row) {
                 gram[k * q + l] = v;
                 gram[l * q + k] = v;
             }
