@@ -878,14 +878,9 @@ impl PyLimeTabularExplainer {
         predict_fn: &Bound<'_, PyAny>,
         labels: Option<Vec<usize>>,
     ) -> PyResult<PyLimeExplanation> {
-        let x = owned(array1(data_row, "data_row")?.as_array());
-        let labels = labels.unwrap_or_else(|| vec![usize::from(self.mode == "classification")]);
-        let error: ErrorSlot = Arc::new(Mutex::new(None));
-        let probe = x.clone().insert_axis(Axis(0));
-        let (model, _) = model_of(py, predict_fn, probe.view(), &error)?;
-        let inner = &self.inner;
-        let e = py.detach(|| inner.explain(x.view(), &model, &labels)).map_err(|e| explain_err(&error, e))?;
-        Ok(PyLimeExplanation { inner: e })
+        let xs = owned(array1(data_row, "data_row")?.as_array()).insert_axis(Axis(0));
+        let mut all = self.explain_rows(py, xs, predict_fn, labels)?;
+        all.pop().ok_or_else(|| PyValueError::new_err("data_row is empty"))
     }
 
     /// Explains every row of `data` (array or DataFrame); row `i` with seed `seed + i`, so row 0 is what
@@ -900,10 +895,33 @@ impl PyLimeTabularExplainer {
         labels: Option<Vec<usize>>,
     ) -> PyResult<Vec<PyLimeExplanation>> {
         let (xs, _) = data_and_names(data, None)?;
+        self.explain_rows(py, xs, predict_fn, labels)
+    }
+    fn __getstate__(&self) -> PyResult<String> {
+        to_json_string(&(&self.inner, &self.mode))
+    }
+
+    fn __setstate__(&mut self, state: &str) -> PyResult<()> {
+        let (inner, mode): (LimeTabular, String) = from_json_str(state, "LIME explainer state")?;
+        self.inner = inner;
+        self.mode = mode;
+        Ok(())
+    }
+}
+
+impl PyLimeTabularExplainer {
+    /// The rows of `xs` explained through the core's `explain_rows` (columns checked before the model is
+    /// probed with rows it cannot take).
+    fn explain_rows(
+        &self,
+        py: Python<'_>,
+        xs: Array2<f64>,
+        predict_fn: &Bound<'_, PyAny>,
+        labels: Option<Vec<usize>>,
+    ) -> PyResult<Vec<PyLimeExplanation>> {
         let labels = labels.unwrap_or_else(|| vec![usize::from(self.mode == "classification")]);
         let p = self.inner.feature_names().len();
         if xs.ncols() != p {
-            // Before the model is probed with rows it cannot take.
             let e = ExplainError::ShapeMismatch { what: "instances (columns)", expected: p, got: xs.ncols() };
             return Err(crate::errors::to_py(e.into()));
         }
@@ -917,17 +935,6 @@ impl PyLimeTabularExplainer {
             .detach(|| inner.explain_rows(xs.view(), &model, &labels))
             .map_err(|e| explain_err(&error, e))?;
         Ok(all.into_iter().map(|inner| PyLimeExplanation { inner }).collect())
-    }
-
-    fn __getstate__(&self) -> PyResult<String> {
-        to_json_string(&(&self.inner, &self.mode))
-    }
-
-    fn __setstate__(&mut self, state: &str) -> PyResult<()> {
-        let (inner, mode): (LimeTabular, String) = from_json_str(state, "LIME explainer state")?;
-        self.inner = inner;
-        self.mode = mode;
-        Ok(())
     }
 }
 
