@@ -242,15 +242,6 @@ impl Ring {
     }
 
     #[inline]
-    fn back(&self) -> Option<(f64, f64)> {
-        if self.len == 0 {
-            None
-        } else {
-            Some(self.buf[(self.head + self.len - 1) & self.mask()])
-        }
-    }
-
-    #[inline]
     fn pop_front(&mut self) -> Option<(f64, f64)> {
         let v = self.front()?;
         self.head = (self.head + 1) & self.mask();
@@ -258,9 +249,31 @@ impl Ring {
         Some(v)
     }
 
+    /// Drops the run of entries at the back whose value `x` dominates: `xb >= x` when `MIN` (the deque of a
+    /// sliding minimum), else `xb <= x`. The deque's values are monotonic, so the dominated entries are a
+    /// suffix: its length among the last four is a count of four compares, without a branch per entry (on
+    /// noisy data the number of entries dropped is random, and a loop over them mispredicts its exit about
+    /// every other sample). Only a run of four or more loops.
     #[inline]
-    fn pop_back(&mut self) {
-        self.len = self.len.saturating_sub(1);
+    fn pop_dominated<const MIN: bool>(&mut self, x: f64) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let mask = self.mask();
+        loop {
+            let n = self.len.min(4);
+            let mut k = 0;
+            for j in 0..4 {
+                // Masked into the buffer whatever `j`; entries past the length are not counted.
+                let xb = self.buf[self.head.wrapping_add(self.len).wrapping_sub(1 + j) & mask].1;
+                let dominated = if MIN { xb >= x } else { xb <= x };
+                k += usize::from(dominated & (j < n));
+            }
+            self.len -= k;
+            if k < 4 {
+                return;
+            }
+        }
     }
 
     #[inline]
@@ -340,19 +353,11 @@ impl WindowState {
         }
     }
 
-    /// Appends `(t, x)` to a monotonic deque, after removing the entries `x` dominates (`dominated(back, x)`).
+    /// Appends `(t, x)` to a monotonic deque (a minimum's when `MIN`), after removing the entries `x`
+    /// dominates.
     #[inline]
-    fn push_mono(
-        q: &mut Ring,
-        t: f64,
-        x: f64,
-        cap: usize,
-        evictions: &mut u64,
-        dominated: fn(f64, f64) -> bool,
-    ) {
-        while q.back().is_some_and(|(_, xb)| dominated(xb, x)) {
-            q.pop_back();
-        }
+    fn push_mono<const MIN: bool>(q: &mut Ring, t: f64, x: f64, cap: usize, evictions: &mut u64) {
+        q.pop_dominated::<MIN>(x);
         q.push_back((t, x));
         if q.len() > cap {
             q.pop_front();
@@ -410,7 +415,7 @@ impl WindowState {
             Aggregate::Min => {
                 Self::expire(&mut self.minq, lo);
                 if finite {
-                    Self::push_mono(&mut self.minq, t, x, self.cap, evictions, |xb, x| xb >= x);
+                    Self::push_mono::<true>(&mut self.minq, t, x, self.cap, evictions);
                 }
                 match self.minq.front() {
                     Some((_, m)) if covered => m,
@@ -420,7 +425,7 @@ impl WindowState {
             Aggregate::Max => {
                 Self::expire(&mut self.maxq, lo);
                 if finite {
-                    Self::push_mono(&mut self.maxq, t, x, self.cap, evictions, |xb, x| xb <= x);
+                    Self::push_mono::<false>(&mut self.maxq, t, x, self.cap, evictions);
                 }
                 match self.maxq.front() {
                     Some((_, m)) if covered => m,
@@ -431,8 +436,8 @@ impl WindowState {
                 Self::expire(&mut self.minq, lo);
                 Self::expire(&mut self.maxq, lo);
                 if finite {
-                    Self::push_mono(&mut self.minq, t, x, self.cap, evictions, |xb, x| xb >= x);
-                    Self::push_mono(&mut self.maxq, t, x, self.cap, evictions, |xb, x| xb <= x);
+                    Self::push_mono::<true>(&mut self.minq, t, x, self.cap, evictions);
+                    Self::push_mono::<false>(&mut self.maxq, t, x, self.cap, evictions);
                 }
                 match (self.minq.front(), self.maxq.front()) {
                     (Some(a), Some(b)) if covered => b.1 - a.1,
@@ -528,12 +533,13 @@ impl Leaf {
     /// Unknown for a missing `x` (the latch holds), else the latch becomes the test's result.
     #[inline]
     fn step(&mut self, x: f64) -> Tri {
-        if x.is_nan() {
-            return Tri::U;
-        }
+        // Selects, not an early return: whether a value is missing changes from sample to sample on
+        // dropping-out channels, and the branch would mispredict there.
+        let known = !x.is_nan();
         let [lo, hi] = self.band[usize::from(self.latched)];
-        self.latched = within(x, lo, hi) != self.outside;
-        Tri(2 * u8::from(self.latched))
+        let holds = within(x, lo, hi) != self.outside;
+        self.latched = if known { holds } else { self.latched };
+        Tri(if known { 2 * u8::from(holds) } else { 1 })
     }
 
     fn same_test(&self, other: &Leaf) -> bool {
@@ -920,7 +926,8 @@ fn agg_name(a: Aggregate) -> &'static str {
 /// `true` when `x` lies in `[lo, hi]` (false for `NaN`).
 #[inline]
 fn within(x: f64, lo: f64, hi: f64) -> bool {
-    x >= lo && x <= hi
+    // `&`, not `&&`: both compares, no branch.
+    (x >= lo) & (x <= hi)
 }
 
 impl AlertEngine {
@@ -1590,5 +1597,37 @@ when = { any = [ { missing = { signal = "soh" } }, { above = { signal = "x", thr
         assert_eq!(e.code(), "invalid_param");
         let e = AlertEngine::new(&r, &[], EngineParams::default().max_window_samples(1)).unwrap_err();
         assert_eq!(e.code(), "invalid_param");
+    }
+
+    #[test]
+    fn counted_back_pops_equal_the_entry_by_entry_loop() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for min in [true, false] {
+            let (mut q, mut reference) = (Ring::default(), std::collections::VecDeque::new());
+            for k in 0..20_000 {
+                // Few distinct values (ties) and runs of every length, with the ring wrapping around.
+                let x = f64::from(rng.gen_range(0..6u8)) + if k % 97 < 9 { k as f64 } else { 0.0 };
+                let dominated = |xb: f64| if min { xb >= x } else { xb <= x };
+                while reference.back().is_some_and(|&(_, xb)| dominated(xb)) {
+                    reference.pop_back();
+                }
+                reference.push_back((k as f64, x));
+                if min {
+                    WindowState::push_mono::<true>(&mut q, k as f64, x, 40, &mut 0);
+                } else {
+                    WindowState::push_mono::<false>(&mut q, k as f64, x, 40, &mut 0);
+                }
+                if reference.len() > 40 {
+                    reference.pop_front();
+                }
+                if k % 5 == 0 {
+                    q.pop_front();
+                    reference.pop_front();
+                }
+                let got: Vec<_> = (0..q.len()).map(|i| q.buf[(q.head + i) & q.mask()]).collect();
+                assert_eq!(got, reference.iter().copied().collect::<Vec<_>>(), "min = {min}, k = {k}");
+            }
+        }
     }
 }
