@@ -328,6 +328,7 @@ pub(crate) fn read_log<R: Read>(
     rest: R,
     format: Format,
     opts: &ReadOptions,
+    size_hint: Option<u64>,
 ) -> Result<BatteryLog, ParseError> {
     let s = sniff(prefix, complete)
         .map_err(|enc| ParseError::Encoding { file: opts.file_name.clone(), encoding: enc.to_string() })?;
@@ -359,6 +360,7 @@ pub(crate) fn read_log<R: Read>(
         comment: lay.comment,
         line0: lay.data_line,
         hierarchical: hier,
+        size_hint,
     };
     read_records(&mut b, &prefix[start..], rest, &cfg, opts)?;
     let mut meta = LogMeta {

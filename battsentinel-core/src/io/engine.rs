@@ -90,12 +90,28 @@ impl Columns {
         }
     }
 
-    #[cfg_attr(not(feature = "parallel"), allow(dead_code))]
-    /// Moves every row of `other` after the rows of `self` (`other` is left empty, its capacity kept).
+    /// Moves every row of `other` after the rows of `self` (`other` is left empty, its capacity kept), one
+    /// column per pool job (the copies are independent).
+    #[cfg(feature = "parallel")]
     pub(crate) fn append(&mut self, other: &mut Columns) {
-        self.time.append(&mut other.time);
-        for (a, b) in self.stores.iter_mut().zip(&mut other.stores) {
-            a.append(b);
+        use rayon::prelude::*;
+        rayon::join(
+            || self.time.append(&mut other.time),
+            || self.stores.par_iter_mut().zip(other.stores.par_iter_mut()).for_each(|(a, b)| a.append(b)),
+        );
+    }
+
+    /// Room for `more` rows in every column, when the allocator grants it (a refused reservation is
+    /// ignored: the columns then grow as they fill).
+    pub(crate) fn reserve(&mut self, more: usize) {
+        let _ = self.time.try_reserve(more);
+        for s in &mut self.stores {
+            let _ = match s {
+                Store::None => Ok(()),
+                Store::F(v) => v.try_reserve(more),
+                Store::U(v) => v.try_reserve(more),
+                Store::K(v) => v.try_reserve(more),
+            };
         }
     }
 

@@ -79,7 +79,7 @@ pub fn detect(bytes_prefix: &[u8], file_name: Option<&str>) -> Detection {
 /// assert_eq!(log.quality.rows_kept, 2);
 /// ```
 pub fn read_bytes(bytes: &[u8], opts: &ReadOptions) -> Result<BatteryLog, ParseError> {
-    read(bytes, opts)
+    read_sized(bytes, opts, Some(bytes.len() as u64))
 }
 
 /// Reads a battery time series from any reader, streaming: only the first 256 KiB are buffered for
@@ -101,7 +101,18 @@ pub fn read_bytes(bytes: &[u8], opts: &ReadOptions) -> Result<BatteryLog, ParseE
 /// // Voltage rises while the current is negative: already positive = discharge (this is a charge).
 /// assert_eq!(log.current_a.as_deref(), Some(&[-0.5, -0.5][..]));
 /// ```
-pub fn read<R: Read>(mut r: R, opts: &ReadOptions) -> Result<BatteryLog, ParseError> {
+pub fn read<R: Read>(r: R, opts: &ReadOptions) -> Result<BatteryLog, ParseError> {
+    read_sized(r, opts, None)
+}
+
+/// As [`read`], with the source's length in bytes when known (a file's, a slice's): the reader then sizes
+/// the columns once from the rows per byte of the first block instead of growing them by doubling (each
+/// growth copies every column).
+fn read_sized<R: Read>(
+    mut r: R,
+    opts: &ReadOptions,
+    size_hint: Option<u64>,
+) -> Result<BatteryLog, ParseError> {
     let io_err = |source| ParseError::Io { file: opts.file_name.clone(), source };
     let mut prefix = vec![0u8; detect::PREFIX_LEN];
     let mut n = 0;
@@ -142,7 +153,7 @@ pub fn read<R: Read>(mut r: R, opts: &ReadOptions) -> Result<BatteryLog, ParseEr
             file: opts.file_name.clone(),
             reason: "not a spreadsheet container (XLSX / XLS / ODS)".into(),
         }),
-        _ => delimited::read_log(&prefix, complete, r, format, opts),
+        _ => delimited::read_log(&prefix, complete, r, format, opts, size_hint),
     }
 }
 
@@ -165,7 +176,8 @@ pub fn read_path(path: impl AsRef<std::path::Path>, opts: &ReadOptions) -> Resul
     let p = path.as_ref();
     let o = with_name(opts, p);
     let f = std::fs::File::open(p).map_err(|source| ParseError::Io { file: o.file_name.clone(), source })?;
-    let mut log = read(std::io::BufReader::with_capacity(1 << 20, f), &o)?;
+    let size = f.metadata().ok().map(|m| m.len());
+    let mut log = read_sized(std::io::BufReader::with_capacity(1 << 20, f), &o, size)?;
     if log.meta.format == Format::ArbinCsv.name() {
         if let (Some(stem), Some(dir)) = (p.file_stem().and_then(|s| s.to_str()), p.parent()) {
             let side = dir.join(format!("{stem}_Metadata.csv"));

@@ -32,6 +32,8 @@ pub(crate) struct StreamCfg {
     pub line0: usize,
     /// Neware 3-level export: cycle and step rows set the context of the record rows below them.
     pub hierarchical: bool,
+    /// Length of the whole source in bytes, when known.
+    pub size_hint: Option<u64>,
 }
 
 /// One line split at the delimiter (no quotes in it).
@@ -223,6 +225,10 @@ fn fill<R: Read>(r: &mut R, buf: &mut Vec<u8>, want: usize, opts: &ReadOptions) 
 }
 
 /// Feeds every record of the stream (`head`, then `rest`) to the builder.
+///
+/// The source is read in blocks of [`BLOCK`] bytes cut at their last line break. While the fast path parses
+/// a block (on the pool's threads with `parallel`), this thread reads the next block into a second buffer
+/// that starts with the current block's unfinished last line, so reading the source overlaps parsing.
 pub(crate) fn read_records<R: Read>(
     b: &mut Builder,
     head: &[u8],
@@ -238,10 +244,15 @@ pub(crate) fn read_records<R: Read>(
     let mut par = Parallel::default();
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK.max(head.len()));
     buf.extend_from_slice(head);
+    // The next block (read ahead while the fast path parses this one) and whether the source ended there.
+    let mut next: Vec<u8> = Vec::new();
+    let mut next_eof: Option<Result<bool, ParseError>> = None;
     let mut eof = false;
     let mut lines = Lines::default();
     let mut bounds = Vec::new();
     let mut first_block = true;
+    // Bytes of the stream consumed by finished blocks, and whether the columns were sized from the hint.
+    let (mut consumed, mut sized) = (0u64, false);
     loop {
         // Top up the block; a line longer than the block grows it.
         if !eof && buf.len() < BLOCK {
@@ -264,7 +275,19 @@ pub(crate) fn read_records<R: Read>(
         while pos < end {
             if let Some(plan) = plan.as_ref().filter(|_| fast::ready(b)) {
                 let at_eof = eof && end == buf.len();
-                let used = par.run(b, plan, &buf[pos..end], at_eof, &mut lines);
+                let used = if eof || next_eof.is_some() {
+                    par.run(b, plan, &buf[pos..end], at_eof, &mut lines, || ()).0
+                } else {
+                    // The first fast run of the block reads the next block meanwhile.
+                    next.clear();
+                    next.extend_from_slice(&buf[end..]);
+                    let want = BLOCK.saturating_sub(next.len());
+                    let (used, read) = par.run(b, plan, &buf[pos..end], at_eof, &mut lines, || {
+                        fill(&mut rest, &mut next, want, opts)
+                    });
+                    next_eof = Some(read);
+                    used
+                };
                 pos += used;
                 if pos >= end {
                     break;
@@ -272,13 +295,44 @@ pub(crate) fn read_records<R: Read>(
             }
             match general_line(b, &buf[pos..end], &mut lines, cfg, &mut bounds)? {
                 Step::Line(len) => pos += len,
-                Step::Csv => return read_csv(b, &buf[pos..], rest, lines, cfg, opts),
+                Step::Csv => {
+                    return match next_eof {
+                        // The rest of the stream is this block from `pos`, then the block read ahead
+                        // (which starts with this block's bytes after `end`), then the source.
+                        Some(read) => {
+                            read?;
+                            let mut joined = buf[pos..end].to_vec();
+                            joined.extend_from_slice(&next);
+                            read_csv(b, &joined, rest, lines, cfg, opts)
+                        }
+                        None => read_csv(b, &buf[pos..], rest, lines, cfg, opts),
+                    };
+                }
             }
         }
         if eof {
             return Ok(());
         }
-        buf.drain(..pos);
+        consumed += pos as u64;
+        if !sized {
+            // Size the columns for the whole source from the rows per byte so far (5 % over), once.
+            if let Some(total) = cfg.size_hint.filter(|_| b.cols.time.len() >= 64) {
+                let rows = b.cols.time.len() as f64;
+                let left = total.saturating_sub(consumed) as f64;
+                let more = (rows / consumed.max(1) as f64 * left * 1.05) as usize + 1024;
+                b.cols.reserve(more);
+                sized = true;
+            }
+        }
+        match next_eof.take() {
+            Some(read) => {
+                eof = read?;
+                std::mem::swap(&mut buf, &mut next);
+            }
+            None => {
+                buf.drain(..pos);
+            }
+        }
     }
 }
 
@@ -291,35 +345,39 @@ struct Parallel {
 }
 
 impl Parallel {
-    /// Parses as many lines of `data` as the fast path takes; returns the bytes consumed (whole lines).
-    fn run(
+    /// Parses as many lines of `data` as the fast path takes, running `side` on this thread meanwhile (after
+    /// the parse without `parallel`); returns the bytes consumed (whole lines) and what `side` returned.
+    fn run<T>(
         &mut self,
         b: &mut Builder,
         plan: &FastPlan,
         data: &[u8],
         at_eof: bool,
         lines: &mut Lines,
-    ) -> usize {
+        side: impl FnOnce() -> T,
+    ) -> (usize, T) {
         #[cfg(feature = "parallel")]
         {
             let threads = rayon::current_num_threads();
             if threads > 1 && plan.chunkable() && data.len() >= MIN_PARALLEL {
-                return self.run_parallel(b, plan, data, at_eof, lines, threads);
+                return self.run_parallel(b, plan, data, at_eof, lines, threads, side);
             }
         }
         let before = b.cols.time.len();
         let out = fast::parse_chunk(plan, data, at_eof, &mut b.cols, b.time_abs);
         account(b, &out, before);
         lines.advance(&out);
-        out.end
+        (out.end, side())
     }
 
-    /// Cuts `data` into one piece per thread at line breaks; the first piece goes straight into the
-    /// builder's columns, the others into spare columns appended afterwards, in order. A piece that stops
-    /// early (a line for the general path) ends the run there: the caller handles that line, and the next
-    /// run starts after it (the later pieces' work is dropped, which only costs time).
+    /// Cuts `data` into one piece per thread at line breaks and parses them as jobs of the rayon pool while
+    /// this thread runs `side`; the first piece goes straight into the builder's columns, the others into
+    /// spare columns appended afterwards, in order (column by column on the pool). A piece that stops early
+    /// (a line for the general path) ends the run there: the caller handles that line, and the next run
+    /// starts after it (the later pieces' work is dropped, which only costs time).
     #[cfg(feature = "parallel")]
-    fn run_parallel(
+    #[allow(clippy::too_many_arguments)]
+    fn run_parallel<T>(
         &mut self,
         b: &mut Builder,
         plan: &FastPlan,
@@ -327,7 +385,8 @@ impl Parallel {
         at_eof: bool,
         lines: &mut Lines,
         threads: usize,
-    ) -> usize {
+        side: impl FnOnce() -> T,
+    ) -> (usize, T) {
         let mut cuts = vec![0usize];
         for k in 1..threads {
             let target = data.len() * k / threads;
@@ -350,37 +409,42 @@ impl Parallel {
         let time_abs = b.time_abs;
         let before = b.cols.time.len();
         let last = pieces.len() - 1;
-        let (first_out, outs) = {
+        let mut outs = vec![fast::ChunkOut::default(); pieces.len()];
+        let side_out = {
+            let (first_out, tail_outs) = outs.split_at_mut(1);
             let cols = &mut b.cols;
             let spare = &mut self.spare[..last];
-            let (head, tail) = (pieces[0], &pieces[1..]);
-            rayon::join(
-                || fast::parse_chunk(plan, head, at_eof && last == 0, cols, time_abs),
-                || {
-                    use rayon::prelude::*;
-                    tail.par_iter()
-                        .zip(spare.par_iter_mut())
-                        .enumerate()
-                        .map(|(k, (piece, c))| {
-                            c.clear();
-                            fast::parse_chunk(plan, piece, at_eof && k + 1 == last, c, time_abs)
-                        })
-                        .collect::<Vec<_>>()
-                },
-            )
+            // In place: `side` may hold what is not `Send` (the caller's reader); the pieces are pool jobs.
+            rayon::in_place_scope(|s| {
+                let head = pieces[0];
+                let first_out = &mut first_out[0];
+                s.spawn(move |_| {
+                    *first_out = fast::parse_chunk(plan, head, at_eof && last == 0, cols, time_abs)
+                });
+                for (k, ((piece, c), out)) in
+                    pieces[1..].iter().zip(spare.iter_mut()).zip(tail_outs).enumerate()
+                {
+                    s.spawn(move |_| {
+                        c.clear();
+                        *out = fast::parse_chunk(plan, piece, at_eof && k + 1 == last, c, time_abs);
+                    });
+                }
+                side()
+            })
         };
+        let first_out = outs[0];
         account(b, &first_out, before);
         lines.advance(&first_out);
         let mut used = first_out.end;
         if used < pieces[0].len() {
-            return used;
+            return (used, side_out);
         }
-        for (k, out) in outs.iter().enumerate() {
+        for (k, out) in outs[1..].iter().enumerate() {
             // Rows whose time cells disagree with the kept rows on absolute versus relative time are left
             // to the general path, which reports them.
             let agrees = out.rows == 0 || b.time_abs.is_none() || out.time_abs == b.time_abs;
             if !agrees {
-                return used;
+                return (used, side_out);
             }
             let before = b.cols.time.len();
             b.cols.append(&mut self.spare[k]);
@@ -388,10 +452,10 @@ impl Parallel {
             lines.advance(out);
             used += out.end;
             if out.end < pieces[k + 1].len() {
-                return used;
+                return (used, side_out);
             }
         }
-        used
+        (used, side_out)
     }
 }
 
