@@ -16,10 +16,7 @@ fn one_c(c: &mut Criterion) {
     let cases = [("constparams", &constant, 0.9999), ("tables", &tables, 0.9999), ("soc50", &tables, 0.5)];
     for (name, cell, soc0) in cases {
         let protocol = Protocol::constant_current(soc0, 100.0, 4000.0);
-        // Warm: parameters already checked (as a built PyBaMM simulation).
-        g.bench_with_input(BenchmarkId::new("resolve", name), &protocol, |b, p| {
-            b.iter(|| simulate(black_box(cell), p).unwrap())
-        });
+        // Warm (parameters already checked, as a built PyBaMM simulation): `resolve*` below.
         // Warm, writing into a reused trace (no allocation: the columns' memory is kept between runs).
         g.bench_with_input(BenchmarkId::new("resolve_reuse", name), &protocol, |b, p| {
             let mut trace = Trace::with_capacity(1, 0);
@@ -28,17 +25,27 @@ fn one_c(c: &mut Criterion) {
                 trace.len()
             })
         });
-        // First call: build the parameter set (parse the embedded tables), check it, simulate.
-        g.bench_with_input(BenchmarkId::new("first", name), &protocol, |b, p| {
-            b.iter(|| {
-                let raw = if name == "constparams" {
-                    CellParams::ecm_example_const(4e-4, 6e-4, 5e4)
-                } else {
-                    CellParams::ecm_example()
-                };
-                simulate(&raw.check().unwrap(), p).unwrap()
-            })
-        });
+        // The same experiment with 20 s steps: output about twice as dense as PyBaMM's (its
+        // `solve([0, 4000])` returns 100 points, 40.4 s apart), within the tolerances against
+        // PyBaMM's traces (tests/it/twin.rs, `twenty_second_steps_meet_the_pybamm_tolerances`).
+        let mut coarse = protocol.clone();
+        coarse.dt_s = 20.0;
+        for (id, p) in [("", &protocol), ("_dt20", &coarse)] {
+            g.bench_with_input(BenchmarkId::new(format!("resolve{id}"), name), p, |b, p| {
+                b.iter(|| simulate(black_box(cell), p).unwrap())
+            });
+            // First call: build the parameter set (parse the embedded tables), check it, simulate.
+            g.bench_with_input(BenchmarkId::new(format!("first{id}"), name), p, |b, p| {
+                b.iter(|| {
+                    let raw = if name == "constparams" {
+                        CellParams::ecm_example_const(4e-4, 6e-4, 5e4)
+                    } else {
+                        CellParams::ecm_example()
+                    };
+                    simulate(&raw.check().unwrap(), p).unwrap()
+                })
+            });
+        }
     }
     g.finish();
 }
