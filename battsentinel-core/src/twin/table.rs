@@ -218,10 +218,13 @@ impl Grid3 {
             let si = self.s.len() * self.k;
             let st = self.i.len() * si;
             let base = it * st + ii * si + is * self.k;
-            let v = &self.values[base..base + st + si + 2 * self.k];
-            for (q, corners) in hint.corners.iter_mut().enumerate().take(k) {
-                let c = |o: usize| lerp(v[o + q], v[o + si + q], wi);
-                *corners = [c(0), c(self.k), c(st), c(st + self.k)];
+            // The two current nodes of each (T, SoC) corner, as slices of the `k` tables (one bounds check
+            // each, none per table).
+            let node = |o: usize| &self.values[base + o..base + o + k];
+            let corner = |o: usize| (node(o), node(o + si));
+            let pairs = [corner(0), corner(self.k), corner(st), corner(st + self.k)];
+            for q in 0..k {
+                hint.corners[q] = pairs.map(|(lo, hi)| lerp(lo[q], hi[q], wi));
             }
             hint.key = key;
         }
