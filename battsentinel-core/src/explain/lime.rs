@@ -1030,14 +1030,14 @@ impl WeightedRidge {
     }
 }
 
-/// The weighted, centred design of one neighbourhood. Each column is centred by its weighted mean and
-/// the weighted Gram matrix `Σ w·cₖ·cₗ` and right-hand side `Σ w·cₖ·y_c` are formed once, column by
-/// column (contiguous, vectorised dot products); a ridge fit over any subset of the columns is then a
-/// small solve, and its R² one pass over the subset's columns. Forward selection fits p·k subsets.
 /// Multiply-adds of a Gram matrix (`n·q²`) from which its rows are computed on all threads.
 #[cfg(feature = "parallel")]
 const PARALLEL_GRAM_MIN_FLOPS: usize = 100_000;
 
+/// The weighted, centred design of one neighbourhood. Each column is centred by its weighted mean and
+/// the weighted Gram matrix `Σ w·cₖ·cₗ` and right-hand side `Σ w·cₖ·y_c` are formed once, column by
+/// column (contiguous, vectorised dot products); a ridge fit over any subset of the columns is then a
+/// small solve, and its R² one pass over the subset's columns. Forward selection fits p·k subsets.
 struct WeightedDesign<'a> {
     n: usize,
     w: &'a [f64],
